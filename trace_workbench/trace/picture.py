@@ -1,0 +1,113 @@
+"""GraphPicture: a layered drawing of part of the trace as SVG (parameters on top, output at the
+bottom), which notebooks render; what backward(visualize=True) returns."""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from trace_workbench.trace.nodes import IDENTITY_OPERATORS, Node
+from trace_workbench.trace.serialize import node_dict, node_id, short
+
+COLORS = {  # kind: (fill, border)
+    "parameter": ("#FFE5E5", "#FF7E79"),
+    "operation": ("#DEEBF6", "#5C9BD5"),
+    "exception": ("#FF6B6B", "#8B0000"),
+    "value": ("#F4F4F4", "#9E9E9E"),
+}
+BOX_W, BOX_H, GAP_X, GAP_Y = 190, 58, 24, 44
+
+
+class GraphPicture:
+    """Nodes and edges with a layered SVG rendering (`svg`, `save(path)`, shown inline in Jupyter)."""
+
+    def __init__(self, nodes: list[dict[str, Any]], edges: list[tuple[str, str]], print_limit: int = 100) -> None:
+        self.nodes = nodes
+        self.edges = edges
+        self.print_limit = print_limit
+
+    @classmethod
+    def of_nodes(cls, nodes: Iterable[Node], output: Node | None = None, simple: bool = True,
+                 reverse: bool = False, print_limit: int = 100) -> GraphPicture:
+        """Picture the given nodes; with `simple`, identity/clone steps are drawn as plain edges."""
+        nodes = list(nodes)
+        members = {id(n) for n in nodes}
+
+        def skip(n: Node) -> bool:
+            return simple and n is not output and n.parents != [] and len(n.parents) == 1 and (
+                n.op_name in IDENTITY_OPERATORS)
+
+        def source(p: Node) -> Node:
+            while skip(p) and id(p.parents[0]) in members:
+                p = p.parents[0]
+            return p
+
+        kept = [n for n in nodes if not skip(n)]
+        edges = []
+        for n in kept:
+            for p in n.parents:
+                if id(p) in members:
+                    edge = (node_id(source(p)), node_id(n))
+                    edges.append(edge[::-1] if reverse else edge)
+        dicts = []
+        for n in kept:
+            d = node_dict(n, print_limit)
+            d["output"] = n is output
+            dicts.append(d)
+        return cls(dicts, list(dict.fromkeys(edges)), print_limit)
+
+    @property
+    def svg(self) -> str:
+        """The picture as a standalone SVG document."""
+        layers: dict[int, list[dict[str, Any]]] = {}
+        for d in self.nodes:
+            layers.setdefault(d["level"], []).append(d)
+        ranks = sorted(layers)
+        widest = max((len(v) for v in layers.values()), default=1)
+        width = widest * (BOX_W + GAP_X) + GAP_X
+        height = len(ranks) * (BOX_H + GAP_Y) + GAP_Y
+        where: dict[str, tuple[float, float]] = {}
+        for row, rank in enumerate(ranks):
+            layer = layers[rank]
+            offset = (width - len(layer) * (BOX_W + GAP_X) + GAP_X) / 2
+            for col, d in enumerate(layer):
+                where[d["id"]] = (offset + col * (BOX_W + GAP_X), GAP_Y + row * (BOX_H + GAP_Y))
+        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+                 f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="11">',
+                 '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+                 'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>']
+        for a, b in self.edges:
+            if a in where and b in where:
+                (x1, y1), (x2, y2) = where[a], where[b]
+                down = y1 <= y2
+                parts.append(f'<line x1="{x1 + BOX_W / 2:.0f}" y1="{y1 + (BOX_H if down else 0):.0f}" '
+                             f'x2="{x2 + BOX_W / 2:.0f}" y2="{y2 + (0 if down else BOX_H):.0f}" stroke="#666" '
+                             'marker-end="url(#arrow)"/>')
+        for d in self.nodes:
+            x, y = where[d["id"]]
+            fill, border = COLORS[d["kind"]]
+            title = html.escape(f"{d['name']}\n{d['description']}\n{d['data']}")
+            first = html.escape(short(f"{d['name']} · {d['kind']}", 34))
+            second = html.escape(short(d["description"], 34))
+            third = html.escape(short(d["data"].replace("\n", " "), 34))
+            parts.append(
+                f'<g><title>{title}</title><rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6" '
+                f'fill="{fill}" stroke="{border}" stroke-width="{3 if d.get("output") else 1.2}"/>'
+                f'<text x="{x + 8:.0f}" y="{y + 16:.0f}" font-weight="bold">{first}</text>'
+                f'<text x="{x + 8:.0f}" y="{y + 32:.0f}" fill="#444">{second}</text>'
+                f'<text x="{x + 8:.0f}" y="{y + 48:.0f}" font-family="monospace">{third}</text></g>')
+        parts.append("</svg>")
+        return "".join(parts)
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the SVG to `path`."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.svg)
+
+    def __repr__(self) -> str:
+        return f"GraphPicture({len(self.nodes)} nodes, {len(self.edges)} edges)"
