@@ -17,8 +17,8 @@ def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter that imports this checkout of trace_workbench."""
+def run_python(code: str, *args: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (with ``flags``) that imports this checkout of trace_workbench."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, *flags, "-c", code, *args], capture_output=True, text=True, env=env,
                           timeout=120, check=False)

@@ -129,7 +129,7 @@ def test_server_error_fault_answers_500_for_the_given_number_of_requests():
 def test_client_retries_through_queued_faults():
     with ChatServer(["made it"]) as server:
         server.rate_limit(retry_after=0.01)
-        server.fail(503, "unavailable")
+        server.fail(503, "unavailable", headers={"Retry-After": "0.01"})
         reply = client(server, max_retries=2).chat.completions.create(
             model="m", messages=[{"role": "user", "content": "hi"}]
         )
@@ -212,7 +212,7 @@ def test_added_replies_and_custom_faults_are_used():
 def test_lifecycle_base_url_env_and_stop_while_a_reply_is_slow():
     server = ChatServer(model="env-model")
     with pytest.raises(RuntimeError, match="not running"):
-        server.base_url
+        _ = server.base_url
     assert server.start() is server
     assert server.start() is server
     assert server.base_url == f"http://127.0.0.1:{server.port}/v1"

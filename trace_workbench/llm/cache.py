@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ResponseCache"]
 
+_BUSY_TIMEOUT = 30.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -39,10 +40,21 @@ class ResponseCache:
         import sqlite3  # imported here to keep ``import trace_workbench.llm`` cheap
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(_SCHEMA)
-        return conn
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT)
+        deadline = time.monotonic() + _BUSY_TIMEOUT
+        while True:
+            try:
+                # Switching to WAL needs the database to itself and ignores the busy timeout: another
+                # process opening the same new file may hold it for a moment, so wait and try again.
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+                return conn
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    conn.close()
+                    raise
+                time.sleep(0.01)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored response for ``key``, or None."""

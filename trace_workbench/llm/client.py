@@ -57,9 +57,11 @@ class LLM:
 
     ``llm(messages=[...])`` (or ``llm.create(messages=...)``) returns the SDK's ``ChatCompletion``,
     so ``out.choices[0].message.content`` is the reply. Unset arguments come from the environment
-    (OPENAI_API_KEY, OPENAI_BASE_URL, TRACE_WORKBENCH_MODEL, TRACE_WORKBENCH_CACHE,
-    TRACE_WORKBENCH_REPLAY, TRACE_WORKBENCH_RECORD); ``False`` turns a mode off despite the
-    environment. Extra keyword arguments (e.g. ``temperature=0``) are default request settings.
+    (OPENAI_API_KEY, OPENAI_BASE_URL, TRACE_WORKBENCH_MODEL, TRACE_WORKBENCH_TIMEOUT,
+    TRACE_WORKBENCH_CACHE, TRACE_WORKBENCH_REPLAY, TRACE_WORKBENCH_RECORD); ``False`` turns a mode
+    off despite the environment. ``meter`` collects usage (give program and optimizer LLMs their own
+    meters, with a shared ``UsageMeter(parent=...)`` for the session). Extra keyword arguments
+    (e.g. ``temperature=0``) are default request settings.
     Nothing is checked at construction: a missing model or key is reported at the first call.
     """
 

@@ -122,6 +122,8 @@ class LLMConfig:
     api_key: Secret | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
+    problem: str | None = None
+    """A setting that could not be used (e.g. a timeout that is not a number); ``require()`` raises it."""
 
     @classmethod
     def resolve(
@@ -140,20 +142,21 @@ class LLMConfig:
             api_key = Secret(api_key) if api_key else None
         if api_key is None and (env_key := _env(env, ENV_API_KEY)):
             api_key = Secret(env_key)
+        problem = None
         if timeout is None:
             raw = _env(env, ENV_TIMEOUT)
             try:
                 timeout = float(raw) if raw else DEFAULT_TIMEOUT
             except ValueError:
-                raise LLMConfigError(
-                    f"{ENV_TIMEOUT}={raw!r} is not a number of seconds; set it to e.g. 120 or unset it."
-                ) from None
+                timeout = DEFAULT_TIMEOUT
+                problem = f"{ENV_TIMEOUT}={raw!r} is not a number of seconds; set it to e.g. 120 or unset it."
         return cls(
             model=model or _env(env, ENV_MODEL),
             base_url=base_url or _env(env, ENV_BASE_URL),
             api_key=api_key,
             timeout=timeout,
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+            problem=problem,
         )
 
     @property
@@ -167,6 +170,8 @@ class LLMConfig:
 
     def require(self) -> tuple[str, str]:
         """The (model, key) to call with, or an LLMConfigError that says exactly what to set."""
+        if self.problem:
+            raise LLMConfigError(self.problem)
         if self.base_url is None and self.api_key is None:
             raise LLMConfigError(
                 "No LLM is configured. To use OpenAI, set the environment variable "
@@ -187,10 +192,11 @@ class LLMConfig:
     def describe(self) -> str:
         """One line saying what is configured, without the key itself."""
         key = "set" if self.api_key else ("not needed" if self.base_url else "not set")
-        return (
+        text = (
             f"model={self.effective_model!r}, base_url={redact_url(self.base_url)!r}, api_key {key}, "
             f"timeout={self.timeout:g}s, max_retries={self.max_retries}"
         )
+        return f"{text}; problem: {self.problem}" if self.problem else text
 
 
 def resolve_path(

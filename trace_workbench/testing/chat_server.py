@@ -120,7 +120,9 @@ class ChatServer:
         httpd = ThreadingHTTPServer(self._address, _make_handler(self))
         httpd.daemon_threads = True
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="ChatServer", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="ChatServer", daemon=True
+        )
         self._thread.start()
         return self
 

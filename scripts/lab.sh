@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs the project with the JupyterLab extras and opens JupyterLab on the quickstart notebook.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q -e ".[jupyter]"
+extra=()
+[[ $(id -u) -eq 0 ]] && extra+=(--allow-root)
+exec python3 -m jupyter lab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb
