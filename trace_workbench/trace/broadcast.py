@@ -12,7 +12,8 @@ from trace_workbench.trace.nodes import Node
 
 def recursive_conversion(true_func: Callable[[Node], Any], false_func: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A function mapping nodes (inside tuples, lists, dicts, sets and NodeContainers) by true_func
-    and every other leaf by false_func."""
+    and every other leaf by false_func; bundled functions are leaves (their code stays a node)."""
+    from trace_workbench.trace.bundle import FunModule  # bundle imports this module
 
     def func(obj: Any) -> Any:
         if isinstance(obj, Node):
@@ -25,7 +26,7 @@ def recursive_conversion(true_func: Callable[[Node], Any], false_func: Callable[
             return {k: func(v) for k, v in obj.items()}
         if isinstance(obj, set):
             return {func(x) for x in obj}
-        if isinstance(obj, NodeContainer):
+        if isinstance(obj, NodeContainer) and not isinstance(obj, FunModule):
             output = copy.copy(obj)
             for k, v in obj.__dict__.items():
                 setattr(output, k, func(v))

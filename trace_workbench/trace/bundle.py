@@ -240,7 +240,7 @@ class FunModule(Module):
         finally:
             _READS.reset(tokens[0])
             _RUNNING.reset(tokens[1])
-        return self._wrap(fun, output, inputs, reads, call_args, call_kwargs)
+        return self._wrap(output, inputs, reads, call_args, call_kwargs)
 
     async def _async_forward(self, fun: Callable[..., Any], running: frozenset[int], reads: Reads,
                              inputs: dict[str, Node], call_args: list[Any], call_kwargs: dict[str, Any]) -> Any:
@@ -254,7 +254,7 @@ class FunModule(Module):
         finally:
             _READS.reset(tokens[0])
             _RUNNING.reset(tokens[1])
-        return self._wrap(fun, output, inputs, reads, call_args, call_kwargs)
+        return self._wrap(output, inputs, reads, call_args, call_kwargs)
 
     def _wrap_inputs(self, fun: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> tuple[dict[str, Node], list[Any], dict[str, Any]]:
@@ -289,12 +289,12 @@ class FunModule(Module):
         inputs[key] = wrapped
         return wrapped
 
-    def _wrap(self, fun: Callable[..., Any], output: Any, inputs: dict[str, Node], reads: Reads,
+    def _wrap(self, output: Any, inputs: dict[str, Node], reads: Reads,
               call_args: list[Any], call_kwargs: dict[str, Any]) -> MessageNode:
         """Record the call as a MessageNode, or as an ExceptionNode raised in an ExecutionError."""
         external = [n for n in reads.nodes.values() if not contain(inputs.values(), n)]
         info = dict(self.info, output=output, inputs={"args": call_args, "kwargs": call_kwargs},
-                    external_dependencies=external, fun=fun)
+                    external_dependencies=external)
         if external and not self.allow_external_dependencies:
             raise TraceMissingInputsError(
                 f"{self.info['fun_name']} read nodes that are not among its inputs: "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import UserDict, UserList
 from typing import Any
 
-from trace_workbench.trace.nodes import ParameterNode
+from trace_workbench.trace.nodes import Node, ParameterNode
 
 
 class NodeContainer:
@@ -53,21 +53,22 @@ class ParameterContainer(NodeContainer):
 
 
 class Seq(UserList, ParameterContainer):
-    """A list that is also a ParameterContainer (its items may be parameters)."""
+    """A list that is also a ParameterContainer (its items may be parameters).
+
+    Seq(a, b, c) and Seq([a, b, c]) are the same; a single node is an item: Seq(node(1)) has one.
+    """
 
     def __init__(self, *args: Any) -> None:
-        if len(args) == 1 and hasattr(args[0], "__len__") and hasattr(args[0], "__getitem__"):
+        if len(args) == 1 and hasattr(args[0], "__len__") and hasattr(args[0], "__getitem__") and (
+                not isinstance(args[0], Node)):
             args = args[0]
         super().__init__(args)
 
     def parameters_dict(self) -> dict[str, ParameterNode | ParameterContainer]:
-        parameters: dict[str, Any] = {}
-        for item in self.data:
-            if isinstance(item, ParameterNode):
-                parameters[item.name] = item
-            elif isinstance(item, ParameterContainer):
-                parameters[str(item)] = item
-        return parameters
+        """The parameters and containers among the items, by position ("0", "1" ...), so that the
+        names are the same in every instance (as save/load need)."""
+        return {str(i): item for i, item in enumerate(self.data)
+                if isinstance(item, (ParameterNode, ParameterContainer))}
 
 
 class Map(UserDict, ParameterContainer):
@@ -77,10 +78,11 @@ class Map(UserDict, ParameterContainer):
         super().__init__(mapping)
 
     def parameters_dict(self) -> dict[str, ParameterNode | ParameterContainer]:
+        """Parameters and containers among the values, by their key; parameters used as keys."""
         parameters: dict[str, Any] = {}
         for k, v in self.data.items():
             if isinstance(v, (ParameterNode, ParameterContainer)):
-                parameters[str(k) if isinstance(v, ParameterNode) else str(v)] = v
+                parameters[k.name if isinstance(k, Node) else str(k)] = v
             if isinstance(k, ParameterNode):
                 parameters[str(k)] = k
             elif isinstance(k, ParameterContainer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import GetSetDescriptorType, MemberDescriptorType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,10 +60,27 @@ def execution_error(exception_node: ExceptionNode, original: BaseException) -> E
     if isinstance(original, ExecutionError):
         original = original.original or original
     cls = _combined_type(type(original))
-    error = cls.__new__(cls, *original.args)
+    try:
+        error = cls.__new__(cls, *original.args)
+    except TypeError:  # MemoryError.__new__ refuses subclasses; BaseException's builds the same object
+        error = BaseException.__new__(cls, *original.args)
     ExecutionError.__init__(error, exception_node, original)
     error.__dict__.update({k: v for k, v in vars(original).items() if k not in error.__dict__})
+    _copy_fields(original, error)
     return error
+
+
+def _copy_fields(original: BaseException, error: BaseException) -> None:
+    """Copy the fields kept outside `__dict__` (OSError.errno, StopIteration.value, slots ...)."""
+    for cls in type(original).__mro__:
+        if cls in (BaseException, object):
+            continue
+        for name, attribute in vars(cls).items():
+            if isinstance(attribute, (MemberDescriptorType, GetSetDescriptorType)) and not name.startswith("__"):
+                try:
+                    setattr(error, name, getattr(original, name))
+                except (AttributeError, TypeError):  # unset (OSError.characters_written) or read-only
+                    continue
 
 
 def _rebuild(original_type: type | None, exception_node: ExceptionNode, original: BaseException | None):

@@ -2,15 +2,15 @@
 
 Per-thread and per-task state (tracing flag, open scopes, the nodes a bundle reads) lives in
 contextvars, so two threads or asyncio tasks can trace at once without seeing each other's state.
-The registry holds nodes weakly: a node lives as long as something (an output, a parameter's
+The registry holds no nodes: a node lives as long as something (an output, a parameter's
 feedback, a scope) refers to it, so a training loop does not grow memory without bound.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import warnings
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -89,12 +89,16 @@ def _notify(listeners: list[Listener], event: str, node: Node, payload: Any) -> 
 
 
 class Graph:
-    """The registry of live nodes: unique names, scopes and listeners (one instance: GRAPH)."""
+    """The registry of nodes: unique names, scopes and listeners (one instance: GRAPH).
+
+    It keeps no reference to nodes: `len`, `get` and `roots` look among the live objects, which is
+    slow but rare, so that creating a node stays cheap and dropped graphs are freed.
+    """
 
     def __init__(self) -> None:
         self._counters: dict[str, itertools.count] = {}
-        self._live: weakref.WeakValueDictionary[str, Node] = weakref.WeakValueDictionary()
         self._listeners: list[Listener] = []
+        self._since = 0
 
     @property
     def TRACE(self) -> bool:  # noqa: N802 -- Trace's public name
@@ -110,8 +114,7 @@ class Graph:
         counter = self._counters.get(base)
         if counter is None:
             counter = self._counters.setdefault(base, itertools.count())
-        node._name = name = f"{base}:{next(counter)}"
-        self._live[name] = node
+        node._name = f"{base}:{next(counter)}"
         scopes = _SCOPES.get()
         if scopes:
             node._scopes = scopes
@@ -146,21 +149,29 @@ class Graph:
             _SCOPES.reset(token)
 
     def clear(self) -> None:
-        """Forget all names (numbering restarts); nodes still referenced elsewhere stay usable."""
+        """Restart the numbering of names; nodes made before are no longer counted or found here."""
         self._counters = {}
-        self._live = weakref.WeakValueDictionary()
+        self._since = next(_SERIAL)
+
+    def _live(self) -> list[Node]:
+        from trace_workbench.trace.nodes import Node
+
+        return [o for o in gc.get_objects() if isinstance(o, Node) and o._serial >= self._since]
 
     def get(self, name: str) -> Node:
         """The live node called `name` (e.g. "x:0"); KeyError if none."""
-        return self._live[name]
+        for n in self._live():
+            if n._name == name:
+                return n
+        raise KeyError(name)
 
     @property
     def roots(self) -> list[Node]:
         """Live nodes without parents."""
-        return [n for n in list(self._live.values()) if n.is_root]
+        return [n for n in self._live() if n.is_root]
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self._live())
 
     def __str__(self) -> str:
         return f"Graph({len(self)} live nodes)"

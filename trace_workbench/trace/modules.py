@@ -51,7 +51,8 @@ class Module(ParameterContainer):
 
     def load(self, file_name: str | os.PathLike[str]) -> None:
         """Set the parameters to the values saved in `file_name`; new top-level names become new
-        parameters, and a parameter missing from the file is an error (nothing is changed then)."""
+        parameters, and a parameter missing from the file, or a saved name that is already an
+        attribute but not a parameter, is an error (nothing is changed then)."""
         with open(file_name, "rb") as f:
             saved = pickle.load(f)
         if not isinstance(saved, dict):
@@ -63,7 +64,7 @@ class Module(ParameterContainer):
         missing = sorted(set(current) - set(new_values))
         if missing:
             raise KeyError(f"these parameters are missing from the saved values: {missing}")
-        unknown = sorted(k for k in new_values if k not in current and "." in k)
+        unknown = sorted(k for k in new_values if k not in current and ("." in k or hasattr(self, k)))
         if unknown:
             raise KeyError(f"the saved values name parameters this module does not have: {unknown}")
         for name, value in new_values.items():

@@ -13,7 +13,8 @@ import heapq
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType, MethodType
 from typing import Any, Generic, TypeVar
 
 from trace_workbench.trace.graph import _READS, _SERIAL, _TRACING, GRAPH
@@ -23,6 +24,7 @@ T = TypeVar("T")
 _KIND = re.compile(r"^\[([^\[\]]+)\]")
 _CHILD_LOCK = threading.Lock()
 IDENTITY_OPERATORS = ("identity", "clone")
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})  # shared by nodes without inputs or feedback
 FEEDBACK_ORACLE = "FEEDBACK_ORACLE"
 """The key under which an output's own (user) feedback is stored in its `feedback` dict."""
 
@@ -87,26 +89,34 @@ class Node(Generic[T]):
             base = type(value).__name__ if name is None else name
         self._data = value
         self.trainable = trainable
-        self._description = _describe(self._KIND, description, self._DEFAULT)
+        self._description = description if description and _KIND.match(description) else _describe(
+            self._KIND, description, self._DEFAULT)
         self._constraint = constraint
         self._info = info
-        self._feedback: dict[Any, list[Any]] = {}
+        self._feedback = _EMPTY
         self._backwarded = False
-        self._children: list[weakref.ref[Node]] = []
+        self._children: list[weakref.ref[Node]] | None = None
         self._scopes: tuple = ()
         self._serial = next(_SERIAL)
-        self._inputs: dict[str, Node] = inputs if inputs is not None else {}
-        parents: list[Node] = []
         level = 0
-        for parent in self._inputs.values():
-            if not isinstance(parent, Node):
-                raise TypeError(f"an input of a MessageNode must be a Node, not {type(parent).__name__}")
-            if not any(p is parent for p in parents):
-                parents.append(parent)
-                parent._add_child(self)
-                if parent._level >= level:
-                    level = parent._level + 1
-        self._parents = parents
+        if inputs:
+            parents: list[Node] = []
+            for parent in inputs.values():
+                if not isinstance(parent, Node):
+                    raise TypeError(f"an input of a MessageNode must be a Node, not {type(parent).__name__}")
+                for p in parents:
+                    if p is parent:
+                        break
+                else:
+                    parents.append(parent)
+                    parent._add_child(self)
+                    if parent._level >= level:
+                        level = parent._level + 1
+            self._inputs = inputs
+            self._parents = tuple(parents)
+        else:
+            self._inputs = _EMPTY
+            self._parents = ()
         self._level = level
         GRAPH.register(self, base.replace(":", "_"))
 
@@ -120,18 +130,21 @@ class Node(Generic[T]):
         return self._data
 
     @property
-    def parents(self) -> list[Node]:
+    def parents(self) -> tuple[Node, ...]:
+        """The nodes this one was computed from (its inputs, each once)."""
         return self._parents
 
     @property
     def children(self) -> list[Node]:
         """The live nodes computed from this one, in order of creation."""
-        alive = [c for r in list(self._children) if (c := r()) is not None]
+        alive = [c for r in list(self._children or ()) if (c := r()) is not None]
         return sorted(alive, key=lambda c: c._serial)
 
     def _add_child(self, child: Node) -> None:
         with _CHILD_LOCK:
             children = self._children
+            if children is None:
+                children = self._children = []
             children.append(weakref.ref(child))
             n = len(children)
             if n >= 64 and n & (n - 1) == 0:  # prune dead references, amortized O(1)
@@ -207,7 +220,7 @@ class Node(Generic[T]):
 
     # -- feedback ------------------------------------------------------------------------------
     @property
-    def feedback(self) -> dict[Any, list[Any]]:
+    def feedback(self) -> Mapping[Any, list[Any]]:
         """Feedback received, keyed by the child it came from (FEEDBACK_ORACLE for the user's)."""
         return self._feedback
 
@@ -216,9 +229,11 @@ class Node(Generic[T]):
         return self._constraint
 
     def zero_feedback(self) -> None:
-        self._feedback = {}
+        self._feedback = _EMPTY
 
     def _add_feedback(self, child: Any, feedback: Any) -> None:
+        if self._feedback is _EMPTY:
+            self._feedback = {}
         self._feedback.setdefault(child, []).append(feedback)
         if self._scopes or GRAPH._listeners:
             GRAPH.emit("feedback", self, feedback)
@@ -294,13 +309,13 @@ class Node(Generic[T]):
         self._description = state["description"]
         self._constraint = state["constraint"]
         self._info = state["info"]
-        self._feedback = {}
+        self._feedback = _EMPTY
         self._backwarded = False
-        self._children = []
+        self._children = None
         self._scopes = ()
         self._serial = next(_SERIAL)
-        self._inputs = {}
-        self._parents = []
+        self._inputs = _EMPTY
+        self._parents = ()
         self._level = 0
         GRAPH.register(self, state["name"])
 
@@ -359,11 +374,11 @@ class Node(Generic[T]):
         """Traced attribute access on the wrapped object."""
         return _ops.node_getattr(self, node(key))
 
-    def call(self, fun: str, *args: Any, **kwargs: Any) -> MessageNode:
+    def call(self, fun: str, /, *args: Any, **kwargs: Any) -> MessageNode:
         """Traced call of the wrapped object's method `fun`."""
         return self.getattr(fun)(*(node(a) for a in args), **{k: node(v) for k, v in kwargs.items()})
 
-    def __call__(self, *args: Any, **kwargs: Any) -> MessageNode:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> MessageNode:
         return _ops.call(self, *args, **kwargs)
 
     def __getitem__(self, key: Any) -> MessageNode:
@@ -382,50 +397,35 @@ class Node(Generic[T]):
     def __radd__(self, other: Any) -> MessageNode:
         return node(other) + self
 
-    def format(self, *args: Any, **kwargs: Any) -> MessageNode:
-        """Traced str.format; its arguments become inputs."""
-        _require(self, "format")
-        return _ops.format(self, *args, **kwargs)
-
+    # The methods below exist on a node only when its value has them (see _DataMethod at the end).
     def join(self, seq: Iterable[Any]) -> MessageNode:
         """Traced str.join; every element becomes an input."""
-        _require(self, "join")
-        return _ops.join(self, *seq)
+        try:
+            items = list(seq)
+        except TypeError as e:  # not iterable: str.join fails, recorded as a failed join of both
+            _ops.raise_execution_error("join", {"x": self, "seq": node(seq)}, e)
+        return _ops.join(self, *items)
 
     def split(self, sep: Any = None, maxsplit: int = -1) -> MessageNode:
-        _require(self, "split")
         return _ops.split(self, sep, maxsplit)
 
     def strip(self, chars: Any = None) -> MessageNode:
-        _require(self, "strip")
         return _ops.strip(self, chars)
 
     def replace(self, old: Any, new: Any, count: int = -1) -> MessageNode:
-        _require(self, "replace")
         return _ops.replace(self, node(old), node(new), count)
 
     def items(self) -> Any:
         """(key node, value node) pairs of a dict, each traced back to this node."""
-        _require(self, "items")
         from trace_workbench.trace.iterators import DictIterable
 
         return DictIterable(self)
 
     def keys(self) -> MessageNode:
-        _require(self, "keys")
         return _ops.keys(self)
 
     def values(self) -> MessageNode:
-        _require(self, "values")
         return _ops.values(self)
-
-    def pop(self, *args: Any) -> MessageNode:
-        _require(self, "pop")
-        return _ops.pop(self, *(node(a) for a in args))
-
-    def append(self, *args: Any, **kwargs: Any) -> MessageNode:
-        _require(self, "append")
-        return self.call("append", *args, **kwargs)
 
 
 def _require(n: Node, method: str) -> None:
@@ -434,18 +434,22 @@ def _require(n: Node, method: str) -> None:
 
 
 class _DataMethod:
-    """A method of the wrapped value (str.lower, list.index, set.union ...) exposed as a traced call.
+    """A method of the wrapped value (str.lower, list.index, set.union ...) exposed as a traced call:
+    `own(node, ...)` when given (Node.join, Node.items ...), else a call of the value's method.
 
     Looking it up raises AttributeError exactly when the plain value has no such method.
     """
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, own: Callable[..., Any] | None = None) -> None:
         self.method = method
+        self.own = own
 
     def __get__(self, obj: Node | None, owner: type) -> Any:
         if obj is None:
             return self
         _require(obj, self.method)
+        if self.own is not None:
+            return MethodType(self.own, obj)
         method = self.method
 
         def traced(*args: Any, **kwargs: Any) -> MessageNode:
@@ -553,9 +557,22 @@ for _dunder, _op in [("sub", _ops.subtract), ("mul", _ops.multiply), ("truediv",
 for _dunder, _op in [("lt", _ops.lt), ("le", _ops.le), ("gt", _ops.gt), ("ge", _ops.ge)]:
     setattr(Node, f"__{_dunder}__", _binary(_op)[0])
 
+
+def _unary(op: Any) -> Any:
+    """Operators are not descriptors: a plain function makes `-node` call op(node)."""
+
+    def method(self: Node) -> MessageNode:
+        return op(self)
+
+    return method
+
+
 for _dunder, _op in [("neg", _ops.neg), ("pos", _ops.pos), ("abs", _ops.abs), ("invert", _ops.invert),
                      ("floor", _ops.floor), ("ceil", _ops.ceil), ("trunc", _ops.trunc)]:
-    setattr(Node, f"__{_dunder}__", _op)
+    setattr(Node, f"__{_dunder}__", _unary(_op))
+
+for _method in ("join", "split", "strip", "replace", "items", "keys", "values"):
+    setattr(Node, _method, _DataMethod(_method, vars(Node)[_method]))
 
 for _method in sorted({m for t in (str, list, dict, set, tuple, frozenset, bytes)
                        for m in dir(t) if not m.startswith("_")} - set(vars(Node))):

@@ -520,28 +520,33 @@ def node_getattr(obj: Any, attr: Any) -> Any:
     return getattr(obj, attr)
 
 
-def call(fun: Node, *args: Any, **kwargs: Any) -> MessageNode:
+def _call_inputs(key: str, target: Node, positional: list[Node], keywords: dict[str, Node]) -> dict[str, Node]:
+    """Inputs of a call: the called node, args_0, args_1 ..., then the keywords (renamed kwargs_<name>
+    if a name is taken, so a keyword argument called "x" does not replace the node called)."""
+    inputs = {key: target, **{f"args_{i}": a for i, a in enumerate(positional)}}
+    for k, v in keywords.items():
+        inputs[f"kwargs_{k}" if k in inputs else k] = v
+    return inputs
+
+
+def call(fun: Node, /, *args: Any, **kwargs: Any) -> MessageNode:
     """Traced call of the callable in `fun`; the arguments (as nodes) are its other inputs."""
     from trace_workbench.trace.nodes import node
 
-    inputs: dict[str, Node] = {"fun": fun}
     positional = [node(a) for a in args]
-    inputs.update({f"args_{i}": a for i, a in enumerate(positional)})
     keywords = {k: node(v) for k, v in kwargs.items()}
-    inputs.update(keywords)
-    if not callable(fun._data):
-        raise TypeError(f"{type(fun._data).__name__!r} object is not callable")
+    inputs = _call_inputs("fun", fun, positional, keywords)
     return apply("call", "[call] This calls fun with the arguments: fun(*args, **kwargs).", inputs,
                  fun._data, positional, keywords, pass_nodes=True)
 
 
-def method_call(x: Node, method: Node, *args: Any, **kwargs: Any) -> MessageNode:
+def method_call(x: Node, method: Node, /, *args: Any, **kwargs: Any) -> MessageNode:
     """Traced call of the method named `method` of x's value, e.g. "lower" or "index"."""
     from trace_workbench.trace.nodes import node
 
     name = method._data
     positional = [node(a) for a in args]
     keywords = {k: node(v) for k, v in kwargs.items()}
-    inputs = {"x": x, **{f"args_{i}": a for i, a in enumerate(positional)}, **keywords}
+    inputs = _call_inputs("x", x, positional, keywords)
     description = f"[{name}] This calls the {name} method of x: x.{name}(*args, **kwargs)."
     return apply(name, description, inputs, getattr(x._data, name), positional, keywords)

@@ -36,7 +36,7 @@ class GraphPicture:
         members = {id(n) for n in nodes}
 
         def skip(n: Node) -> bool:
-            return simple and n is not output and n.parents != [] and len(n.parents) == 1 and (
+            return simple and n is not output and len(n.parents) == 1 and (
                 n.op_name in IDENTITY_OPERATORS)
 
         def source(p: Node) -> Node:

@@ -61,7 +61,7 @@ class TraceGraph(AbstractFeedback):
         if not isinstance(other, TraceGraph):
             return NotImplemented
         result = TraceGraph(_parts=(self, other))
-        result._feedbacks = tuple(dict.fromkeys(self._feedbacks + other._feedbacks))
+        result._feedbacks = _unique(self._feedbacks + other._feedbacks)
         return result
 
     def __len__(self) -> int:
@@ -101,6 +101,14 @@ class TraceGraph(AbstractFeedback):
         nodes = [n for _, n in self.graph]
         return GraphPicture.of_nodes(nodes, output=nodes[-1] if nodes else None, simple=simple_visualization,
                                      reverse=reverse_plot, print_limit=print_limit)
+
+
+def _unique(feedbacks: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Each feedback once, in order: equal ones merge (unhashable ones, like dicts, when identical)."""
+    try:
+        return tuple(dict.fromkeys(feedbacks))
+    except TypeError:
+        return tuple({id(f): f for f in feedbacks}.values())
 
 
 class GraphPropagator(Propagator):
