@@ -449,3 +449,12 @@ def test_errors_of_trainable_code_pickle() -> None:
         broken(node(1))
     restored = pickle.loads(pickle.dumps(runtime.value))
     assert restored.exception_node.data == "(ZeroDivisionError) division by zero"
+
+
+def test_the_code_parameter_of_a_trainable_bundle_is_marked_as_code() -> None:
+    @bundle(trainable=True)
+    def double(x):
+        return 2 * x
+
+    assert double.parameter.info == {"trainable_code": True}
+    assert node("def f(x):\n    return x", trainable=True).info is None

@@ -157,7 +157,7 @@ class FunModule(Module):
                                  f"{fun.__qualname__} (define it in a file or a notebook cell)")
             self.parameter = ParameterNode(
                 source, name="__code", description=f"[ParameterNode] The code of the function {fun.__qualname__}.",
-                constraint="The code should start with:\n" + _signature_text(source))
+                constraint="The code should start with:\n" + _signature_text(source), info={"trainable_code": True})
 
     @property
     def trainable(self) -> bool:
