@@ -1,0 +1,168 @@
+"""The line magics against the local model server: feedback, propose, accept, reject, undo, history, restore,
+config and the automatic loop, through a real IPython shell and the real openai client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from trace_workbench.testing import ChatServer
+from trace_workbench.trace import GRAPH
+from trace_workbench.workbench import get_session
+
+from .conftest import reply, run
+
+CELL = '''%%trace --train prompt,n
+prompt = "Write a poem"
+n = 2
+request = f"{prompt} in {n} lines"
+request
+'''
+
+
+def output_of(capsys) -> str:
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+def test_feedback_propose_accept_rerun_undo(shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"prompt0": "Write a haiku", "n0": 3}, reasoning="A haiku has three lines."))
+    assert run(shell, CELL).result == "Write a poem in 2 lines"
+    assert run(shell, "%trace_feedback --score 0.4 I wanted a haiku").success
+    assert "Feedback given" in output_of(capsys)
+    assert run(shell, "%trace_propose").success
+    shown = output_of(capsys)
+    assert "--- prompt (str)" in shown and "-Write a poem" in shown and "+Write a haiku" in shown
+    assert "--- n (int)" in shown and "A haiku has three lines." in shown
+    assert "I wanted a haiku" in server.completion_requests[0].last_user_message
+    assert shell.user_ns["prompt"] == "Write a poem"  # nothing changes before accepting
+    assert run(shell, "%trace_accept").success
+    assert "Accepted" in output_of(capsys)
+    assert shell.user_ns["prompt"] == "Write a haiku" and shell.user_ns["n"] == 3
+    assert run(shell, CELL).result == "Write a haiku in 3 lines"  # the accepted values survive a re-run
+    step = get_session().history.steps()[-1]
+    assert step.decision == "accepted" and set(step.names) == {"prompt", "n"} and step.score == 0.4
+    assert {c.name: (c.before, c.after) for c in step.changes} == {"prompt": ("Write a poem", "Write a haiku"),
+                                                                   "n": (2, 3)}
+    assert step.proposal["reasoning"] == "A haiku has three lines." and step.tokens > 0
+    assert run(shell, "%trace_undo").success
+    assert shell.user_ns["prompt"] == "Write a poem" and shell.user_ns["n"] == 2
+    assert run(shell, CELL).result == "Write a poem in 2 lines"
+    assert run(shell, "%trace_history --diff").success
+    shown = output_of(capsys)
+    assert "accepted" in shown and "undone" in shown and "+Write a haiku" in shown
+
+
+def test_accept_only_named_parameters_and_reject(shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"prompt0": "Write a limerick", "n0": 5}), reply({"prompt0": "Write prose"}))
+    run(shell, CELL)
+    run(shell, "%trace_feedback make it funny")
+    run(shell, "%trace_propose")
+    assert run(shell, "%trace_accept n").success
+    assert shell.user_ns["n"] == 5 and shell.user_ns["prompt"] == "Write a poem"
+    run(shell, CELL)
+    run(shell, "%trace_feedback still not funny")
+    run(shell, "%trace_propose")
+    assert run(shell, "%trace_reject prose is not funny").success
+    assert shell.user_ns["prompt"] == "Write a poem"
+    steps = get_session().history.steps()
+    assert [(s.decision, s.names) for s in steps] == [("accepted", ["n"]), ("rejected", ["prompt"])]
+    assert steps[-1].note == "prose is not funny"
+
+
+def test_magics_without_a_pending_step_give_usage_errors(shell, capsys) -> None:
+    for line in ("%trace_accept", "%trace_reject", "%trace_undo", "%trace_propose", "%trace_feedback x",
+                 "%trace_restore 99", "%trace_optimize --feedback nothing"):
+        result = run(shell, line)
+        assert not result.success, line
+        assert "UsageError" in output_of(capsys), line
+
+
+def test_feedback_on_an_error_cell_reaches_the_code(shell, server: ChatServer) -> None:
+    server.add_replies(reply({"__code0": "def safe_ratio(a, b):\n    return a / b if b else 0.0"}))
+    cell = "%%trace --train-code safe_ratio\ndef safe_ratio(a, b):\n    return a / b\nsafe_ratio(1, 0)"
+    assert isinstance(run(shell, cell).error_in_exec, ZeroDivisionError)
+    assert run(shell, "%trace_feedback the function must not fail when b is 0").success
+    assert run(shell, "%trace_propose").success
+    assert "ZeroDivisionError" in server.completion_requests[0].last_user_message
+    assert run(shell, "%trace_accept safe_ratio").success
+    assert shell.user_ns["safe_ratio"](1, 0) == 0.0  # the accepted code redefines the function
+    assert run(shell, cell).result == 0.0
+
+
+def test_cells_sharing_a_parameter_both_send_feedback(shell, server: ChatServer) -> None:
+    server.add_replies(reply({"tone0": "warm"}))
+    run(shell, "%%trace --name setup --train tone\ntone = 'cold'\ngreeting = 'Hello, ' + tone + ' world'\ngreeting")
+    run(shell, "%%trace --name second\nfarewell = 'Bye, ' + tone + ' world'\nfarewell")
+    run(shell, "%trace_feedback setup too distant")
+    run(shell, "%trace_feedback second also too distant")
+    run(shell, "%trace_propose")
+    prompt = server.completion_requests[0].last_user_message
+    assert "too distant" in prompt and "also too distant" in prompt
+    run(shell, "%trace_accept")
+    assert run(shell, "%%trace --name second\nfarewell = 'Bye, ' + tone + ' world'\nfarewell").result \
+        == "Bye, warm world"
+
+
+def test_restore_after_a_fresh_shell_reopens_the_history(make_shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"prompt0": "Write a sonnet"}))
+    first = make_shell()
+    run(first, CELL)
+    run(first, "%trace_feedback longer form")
+    run(first, "%trace_propose")
+    run(first, "%trace_accept")
+    number = get_session().history.steps()[-1].id
+    run(first, "%unload_ext trace_workbench")
+    GRAPH.clear()
+    second = make_shell()  # as after a kernel restart: a new session on the same history file
+    assert second.user_ns.get("prompt") is None
+    capsys.readouterr()
+    assert run(second, "%trace_history").success
+    assert f"#{number}" in output_of(capsys)
+    assert run(second, CELL).result == "Write a poem in 2 lines"
+    assert run(second, f"%trace_restore {number}").success
+    assert second.user_ns["prompt"] == "Write a sonnet"
+    assert run(second, CELL).result == "Write a sonnet in 2 lines"
+    assert run(second, "%trace_undo").success
+    assert second.user_ns["prompt"] == "Write a poem"
+
+
+def test_config_never_takes_or_shows_a_key(shell, server: ChatServer, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    assert not run(shell, "%trace_config api_key=sk-typed").success
+    assert "never typed" in output_of(capsys)
+    assert run(shell, "%trace_config model=other-model optimizer=opro timeout=3").success
+    shown = output_of(capsys)
+    assert "model = other-model" in shown and "optimizer = opro" in shown and "sk-very-secret" not in shown
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "sk-from-getpass")
+    assert run(shell, "%trace_config --ask-key").success
+    assert os.environ["OPENAI_API_KEY"] == "sk-from-getpass" and "sk-from-getpass" not in output_of(capsys)
+
+
+def test_optimize_loop_applies_reruns_and_stops_on_success(shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"n0": 3}), reply({"n0": 4}), reply({"n0": 9}))
+    run(shell, CELL)
+    run(shell, "def judge(text):\n    return 'correct' if '4 lines' in text else ('wrong count', 0.0)")
+    assert run(shell, "%trace_optimize --steps 5 --feedback judge").success
+    shown = output_of(capsys)
+    assert "[0/5]" in shown and "changed n" in shown and "success" in shown
+    assert shell.user_ns["n"] == 4 and len(server.completion_requests) == 2
+    steps = get_session().history.steps()
+    assert [s.decision for s in steps] == ["optimized", "optimized"]
+    assert [(c.before, c.after) for s in steps for c in s.changes] == [(2, 3), (3, 4)]
+    assert all(s.changes[0].diff for s in steps)
+
+
+def test_an_interrupt_during_propose_cancels_cleanly(shell, server: ChatServer, capsys) -> None:
+    server.slow(10.0)
+    run(shell, CELL)
+    run(shell, "%trace_feedback shorter")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    result = run(shell, "%trace_propose")
+    timer.join()
+    assert "Cancelled" in output_of(capsys)
+    assert get_session().pending is None and shell.user_ns["prompt"] == "Write a poem"
+    assert get_session().history.steps()[-1].decision == "cancelled"
+    assert result is not None

@@ -1,0 +1,188 @@
+"""The Session from a script (no Jupyter): feedback, propose, accept, reject, undo, restore, optimize, cancel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from trace_workbench.optimizers import OPRO, ApplyError
+from trace_workbench.testing import ChatServer
+from trace_workbench.trace import GRAPH
+from trace_workbench.workbench import Cancelled, Session, SessionError, default_success
+
+from .conftest import reply
+
+
+def make(session: Session, label: str = "1"):
+    """A tiny traced program: greeting = prompt + " " + name, repeated n times."""
+    with GRAPH.scope(label) as scope:
+        prompt = session.parameter("prompt", "Hello", source='"Hello"', cell=label)
+        n = session.parameter("n", 1, source="1", cell=label)
+        output = (prompt + " world") * n
+    session.add_output(label, output, scope)
+    return output
+
+
+def test_the_session_package_does_not_import_ipython() -> None:
+    code = "import sys, trace_workbench.workbench; assert 'IPython' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_feedback_propose_accept_undo_with_the_history(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi", "n0": 2}, reasoning="Shorter greeting, said twice."))
+    session = Session()
+    events: list[str] = []
+    session.subscribe(lambda event, payload: events.append(event))
+    make(session)
+    with pytest.raises(SessionError, match="feedback first"):
+        session.propose()
+    session.feedback("1", "Use a shorter greeting and say it twice", score=0.2)
+    proposal = session.propose()
+    assert session.parameters["prompt"].data == "Hello"  # proposing changes nothing
+    assert set(proposal.changes) == {"prompt0", "n0"} and "Shorter" in proposal.reasoning
+    assert "Use a shorter greeting" in server.completion_requests[0].last_user_message
+    assert session.accept(["prompt"]) == {"prompt": "Hi"}
+    assert session.parameters["n"].data == 1
+    step = session.history.steps()[-1]
+    assert step.decision == "accepted" and step.names == ["prompt"] and step.score == 0.2
+    assert step.changes[0].before == "Hello" and step.changes[0].after == "Hi"
+    assert "Use a shorter greeting" in step.feedback and step.proposal["reasoning"] == "Shorter greeting, said twice."
+    assert step.tokens > 0
+    assert session.undo() == {"prompt": "Hello"}
+    assert session.parameters["prompt"].data == "Hello"
+    assert session.history.steps()[-1].decision == "undone" and session.history.steps()[-1].ref == step.id
+    with pytest.raises(SessionError, match="nothing to undo"):
+        session.undo()
+    assert events[:4] == ["parameter", "parameter", "cell", "feedback"] and "accepted" in events and "undone" in events
+
+
+def test_reject_is_remembered_and_changes_nothing(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Yo"}))
+    session = Session(optimizer="opro")
+    make(session)
+    session.feedback(None, "more formal")
+    session.propose()
+    assert isinstance(session.optimizer, OPRO)
+    session.reject("too casual")
+    assert session.parameters["prompt"].data == "Hello"
+    step = session.history.steps()[-1]
+    assert (step.decision, step.names, step.note) == ("rejected", ["prompt"], "too casual")
+    with pytest.raises(SessionError, match="nothing to accept"):
+        session.accept()
+
+
+def test_accepting_a_value_of_the_wrong_type_changes_nothing(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi", "n0": 3}))
+    session = Session()
+    make(session)
+    session.feedback(None, "x")
+    session.propose()
+    with pytest.raises(ApplyError):
+        session.accept(edits={"n": "not a number"})
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 1)
+    assert session.history.steps() == []
+
+
+def test_a_new_session_restores_a_version_from_the_file(server: ChatServer, tmp_path) -> None:
+    server.add_replies(reply({"prompt0": "Hi"}))
+    first = Session(tmp_path / "h.sqlite", notebook="/nb/a.ipynb")
+    make(first)
+    first.feedback(None, "shorter")
+    first.propose()
+    first.accept()
+    number = first.history.steps()[-1].id
+    first.close()
+    GRAPH.clear()
+    second = Session(tmp_path / "h.sqlite", notebook="/nb/a.ipynb")
+    assert [s.decision for s in second.steps()] == ["accepted"]
+    assert second.restore(number) == {"prompt": "Hi"}  # before any cell defined it: applied when one does
+    make(second)
+    assert second.parameters["prompt"].data == "Hi"
+    restored = second.history.steps()[-1]
+    assert restored.decision == "restored" and restored.ref == number and "when a cell defines" in restored.note
+
+
+def test_an_edited_literal_wins_and_the_history_says_so(server: ChatServer) -> None:
+    session = Session()
+    node = session.parameter("prompt", "Hello", source='"Hello"')
+    node._set("Accepted")
+    assert session.parameter("prompt", "Hello", source='"Hello"').data == "Accepted"
+    assert session.parameter("prompt", "Bonjour", source='"Bonjour"') is node
+    assert node.data == "Bonjour"
+    step = session.history.steps()[-1]
+    assert step.decision == "edited" and step.changes[0].before == "Accepted" and step.changes[0].after == "Bonjour"
+
+
+def test_optimize_applies_each_step_and_stops_on_success(server: ChatServer) -> None:
+    server.add_replies(reply({"n0": 2}), reply({"n0": 3}))
+    session = Session()
+    make(session)
+    seen: list[int] = []
+
+    def feedback(value: str) -> str:
+        count = value.count("world")
+        return "correct" if count == 3 else f"say it {3 - count} more time(s)"
+
+    rounds = session.optimize(feedback, steps=5, rerun=lambda: make(session), progress=lambda r: seen.append(r.index))
+    assert [r.success for r in rounds] == [False, False, True] and seen == [0, 1, 2]
+    assert session.parameters["n"].data == 3
+    assert [s.decision for s in session.history.steps()] == ["optimized", "optimized"]
+    assert [s.changes[0].after for s in session.history.steps()] == [2, 3]
+
+
+def test_the_default_stop_rule() -> None:
+    assert default_success("That is correct!", None)
+    assert default_success("Success", None)
+    assert not default_success("incorrect", None)
+    assert not default_success("not correct yet", None)
+    assert default_success("", 0.9, target=0.8)
+    assert not default_success("", 0.5, target=0.8)
+
+
+def test_an_interrupt_while_proposing_cancels_cleanly(server: ChatServer) -> None:
+    server.slow(10.0)
+    session = Session()
+    make(session)
+    session.feedback(None, "shorter")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(Cancelled):
+        session.propose()
+    timer.join()
+    assert session.pending is None and session.parameters["prompt"].data == "Hello"
+    step = session.history.steps()[-1]
+    assert step.decision == "cancelled" and "nothing changed" in step.note
+
+
+def test_configure_never_takes_a_key(tmp_path) -> None:
+    session = Session()
+    with pytest.raises(SessionError, match="never a setting"):
+        session.configure(api_key="sk-secret")
+    settings = session.configure(model="m1", base_url="http://127.0.0.1:1/v1", optimizer="textgrad",
+                                 history=tmp_path / "other.sqlite")
+    assert settings["model"] == "m1" and settings["optimizer"] == "textgrad"
+    assert settings["history"] == str(tmp_path / "other.sqlite")
+    assert "key" not in " ".join(settings)
+
+
+def test_an_interrupt_inside_the_optimize_loop_keeps_only_whole_steps(server: ChatServer) -> None:
+    server.add_replies(reply({"n0": 2}), reply({"n0": 3}))
+    session = Session()
+    make(session)
+    calls = []
+
+    def feedback(value: str) -> str:
+        calls.append(value)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return "say it more times"
+
+    with pytest.raises(Cancelled, match="after 1 round"):
+        session.optimize(feedback, steps=5, rerun=lambda: make(session))
+    assert session.parameters["n"].data == 2 and session.pending is None
+    assert [s.decision for s in session.history.steps()] == ["optimized", "cancelled"]

@@ -1,0 +1,368 @@
+"""The IPython magics: %%trace runs a cell traced; %trace_feedback, %trace_propose, %trace_accept ... drive the loop.
+
+Everything prints plain text, so it works without widgets (terminals, scripts, nbval). Bad options
+raise UsageError (IPython prints one line); a syntax error in a traced cell is shown the way IPython
+shows one; an error in a traced cell shows the person's own lines and is recorded as an ExceptionNode.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+import trace_workbench
+from trace_workbench.jupyter.cell import CellOptions, TracedCells
+from trace_workbench.jupyter.rewrite import RewriteError
+from trace_workbench.optimizers import ApplyError, OptimizerError, Proposal
+from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
+
+__all__ = ["CellSyntaxError", "TraceMagics", "install_syntax_error_display"]
+
+_PACKAGE_DIR = str(Path(trace_workbench.__file__).parent) + os.sep
+
+
+class CellSyntaxError(SyntaxError):
+    """A syntax error in a %%trace cell: IPython shows it as it shows any cell's syntax error (no stack)."""
+
+
+def install_syntax_error_display(shell: Any) -> Callable[[], None]:
+    """Show CellSyntaxError the IPython way (and still mark the cell as failed); returns the undo.
+
+    Uses IPython's custom exception hook, keeping any handler already installed for other exceptions.
+    """
+    previous_types, previous_handler = shell.custom_exceptions, shell.CustomTB
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
+        if isinstance(value, CellSyntaxError):
+            stb = shell.SyntaxTB.structured_traceback(SyntaxError, value, [])
+            shell._showtraceback(SyntaxError, value, stb)
+            return stb
+        return previous_handler(etype, value, tb, tb_offset)
+
+    shell.set_custom_exc((*previous_types, CellSyntaxError), handler)
+
+    def restore() -> None:
+        shell.custom_exceptions, shell.CustomTB = previous_types, previous_handler
+
+    return restore
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    """`--train a,b --train c` as ("a", "b", "c"), each checked to be a Python name."""
+    names: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if not name.isidentifier():
+                raise UsageError(f"{name!r} is not a variable name")
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def _user_frames(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback without the extension's and the engine's own frames: only the person's lines remain."""
+    frames: list[TracebackType] = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            frames.append(tb)
+        tb = tb.tb_next
+    trimmed: TracebackType | None = None
+    for frame in reversed(frames):
+        trimmed = TracebackType(trimmed, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return trimmed
+
+
+def _show_proposal(proposal: Proposal, name_of: Callable[[str], str]) -> str:
+    """The proposal as text: each parameter's diff with its reasoning, then what could not be used."""
+    lines = [f"{proposal.optimizer} proposal (step {proposal.step})"]
+    if proposal.error:
+        lines.append(f"The reply could not be used: {proposal.error}")
+    if not proposal.changes and not proposal.error:
+        lines.append("No change proposed.")
+    if proposal.reasoning:
+        lines += ["", "Reasoning:", textwrap.indent(proposal.reasoning.strip(), "  ")]
+    for py_name, change in proposal.changes.items():
+        name = name_of(py_name)
+        lines += ["", f"--- {name} ({change.kind})", change.diff.rstrip("\n")]
+        if change.reasoning:
+            lines.append(textwrap.indent(f"Why: {change.reasoning.strip()}", "  "))
+    for py_name, why in proposal.rejected.items():
+        lines.append(f"Not usable, {name_of(py_name)}: {why}")
+    if proposal.usage is not None:
+        lines += ["", f"Tokens: {proposal.usage.total_tokens}"]
+    if proposal.changes:
+        lines += ["", "%trace_accept [names] applies it, %trace_reject refuses it."]
+    return "\n".join(lines)
+
+
+def _values_text(values: dict[str, Any]) -> str:
+    def short(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    return ", ".join(f"{name} = {short(value)}" for name, value in values.items())
+
+
+@magics_class
+class TraceMagics(Magics):
+    """%%trace and the %trace_* line magics of one IPython shell, over one Session."""
+
+    def __init__(self, shell: Any, session: Session) -> None:
+        super().__init__(shell)
+        self.session = session
+        self.cells = TracedCells(session, shell.user_ns, self._cache_source)
+        self._restore_display = install_syntax_error_display(shell)
+        self.widget: dict[str, bool] = {}
+        """Whether each cell asked for the widget (--no-widget); the widget itself comes later."""
+
+    def _cache_source(self, text: str, number: int) -> str:
+        return self.shell.compile.cache(text, number)
+
+    def close(self) -> None:
+        """Stop following the session and give IPython back its exception display."""
+        self.cells.close()
+        self._restore_display()
+
+    # -- %%trace ----------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--train", action="append", default=[], metavar="NAMES",
+              help="Variables assigned in the cell that become trainable parameters (comma-separated). "
+                   "On re-run a parameter keeps its accepted value unless you edit it in the cell.")
+    @argument("--train-code", action="append", default=[], metavar="FUNCTIONS",
+              help="Functions defined in the cell whose code becomes trainable (comma-separated).")
+    @argument("--output", metavar="EXPR",
+              help="The expression that receives feedback (quote it if it has spaces); "
+                   "default: the cell's last expression.")
+    @argument("--name", metavar="LABEL", help="The cell's label (default: its execution count).")
+    @argument("--optimizer", choices=sorted(OPTIMIZERS), help="The optimizer to use (default: optoprime).")
+    @argument("--no-widget", action="store_true", help="Do not show the workbench widget for this cell.")
+    @cell_magic
+    def trace(self, line: str, cell: str) -> Any:
+        """Run the cell while its operations are recorded as one subgraph; show the output's plain value."""
+        __tracebackhide__ = True  # noqa: F841 -- IPython hides this frame in tracebacks
+        args = parse_argstring(self.trace, line)
+        number = self.shell.execution_count
+        label = _unquote(args.name) if args.name else str(number)
+        options = CellOptions(train=_names(args.train), train_code=_names(args.train_code),
+                              output=_unquote(args.output) if args.output else None, name=args.name,
+                              optimizer=args.optimizer, widget=not args.no_widget)
+        self.widget[label] = options.widget
+        filename = self._cache_source(f"%%trace {line}".rstrip() + "\n" + cell, number)
+        if options.widget:
+            self._show_widget(label)
+        try:
+            run = self.cells.run(cell, options, label, filename, first_line=2)
+        except RewriteError as e:
+            raise UsageError(f"%%trace: {e.msg}") from None
+        except SyntaxError as e:
+            raise CellSyntaxError(e.msg, (filename, e.lineno, e.offset, e.text, e.end_lineno, e.end_offset)) from None
+        if run.error is not None:
+            error = run.error
+            original = getattr(error, "original", None)  # an ExecutionError is shown as the error it stands for
+            shown = original if isinstance(original, Exception) else error
+            raise shown.with_traceback(_user_frames(error.__traceback__)) from None
+        return run.value
+
+    def _show_widget(self, label: str) -> None:
+        """Show the workbench widget for cell `label` above its result (only in a kernel, with anywidget)."""
+        try:
+            from trace_workbench.jupyter.widget import cell_widget
+        except ImportError:  # the "jupyter" extra is not installed: the magics still print text
+            return
+        cell_widget(self.shell, self.session, label, rerun=lambda: self.cells.rerun(label))
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    def _session_call(self, action: Callable[[], Any]) -> Any:
+        __tracebackhide__ = True  # noqa: F841
+        try:
+            return action()
+        except (SessionError, ApplyError, OptimizerError, KeyError) as e:
+            raise UsageError(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)) from None
+        except Cancelled as e:
+            print(f"Cancelled: {e}", file=sys.stderr)
+            return None
+
+    @magic_arguments()
+    @argument("--score", "-s", type=float, help="A score for the output (e.g. 0.3), with or without text.")
+    @argument("words", nargs="*", help="[OUTPUT] TEXT: the cell label (default: the last traced cell) and the "
+                                       "feedback in plain words.")
+    @line_magic
+    def trace_feedback(self, line: str) -> None:
+        """Give feedback on a traced cell's output and carry it back to the parameters."""
+        args = parse_argstring(self.trace_feedback, line)
+        words = [_unquote(w) for w in args.words]
+        output = None
+        first = words[0][3:-1] if words and words[0].startswith("In[") and words[0].endswith("]") else (
+            words[0] if words else None)
+        if first in self.session.outputs and (len(words) > 1 or args.score is not None):
+            output = first
+            words.pop(0)
+        text = " ".join(words) or None
+        if text is None and args.score is None:
+            raise UsageError("%trace_feedback needs a text, a --score, or both, e.g. %trace_feedback too long")
+        self._session_call(lambda: self.session.feedback(output, text, args.score))
+        label = output or self.session.last_label
+        print(f"Feedback given to cell {label}. %trace_propose asks for a change.")
+
+    @magic_arguments()
+    @line_magic
+    def trace_propose(self, line: str) -> None:
+        """Ask the optimizer for new values; prints each parameter's diff and the reasoning. Nothing changes."""
+        parse_argstring(self.trace_propose, line)
+        proposal = self._session_call(self.session.propose)
+        if proposal is not None:
+            print(_show_proposal(proposal, self.session.name_of))
+
+    @magic_arguments()
+    @argument("names", nargs="*", help="The parameters to accept (default: all the proposal changes).")
+    @line_magic
+    def trace_accept(self, line: str) -> None:
+        """Apply the pending proposal (all of it, or the named parameters), at once or not at all."""
+        args = parse_argstring(self.trace_accept, line)
+        names = _names(args.names) or None
+        values = self._session_call(lambda: self.session.accept(names))
+        if values is not None:
+            print(f"Accepted: {_values_text(values)}. Re-run the traced cells to see the effect.")
+
+    @magic_arguments()
+    @argument("reason", nargs="*", help="Why (remembered by the optimizer and in the history).")
+    @line_magic
+    def trace_reject(self, line: str) -> None:
+        """Refuse the pending proposal; nothing changes, and the history says it was rejected."""
+        args = parse_argstring(self.trace_reject, line)
+        reason = " ".join(_unquote(w) for w in args.reason) or None
+        step = self._session_call(lambda: self.session.reject(reason))
+        if step is not None:
+            print(f"Rejected (history step #{step}).")
+
+    @magic_arguments()
+    @line_magic
+    def trace_undo(self, line: str) -> None:
+        """Put back the values from before the last accepted, optimized or restored step."""
+        parse_argstring(self.trace_undo, line)
+        values = self._session_call(self.session.undo)
+        if values is not None:
+            print(f"Undone: {_values_text(values)}")
+
+    @magic_arguments()
+    @argument("--all", action="store_true", help="Steps of every notebook sharing the history file.")
+    @argument("--diff", action="store_true", help="Show each step's diffs and reasoning.")
+    @line_magic
+    def trace_history(self, line: str) -> None:
+        """List the steps in the history file (this notebook's unless --all)."""
+        args = parse_argstring(self.trace_history, line)
+        steps = self.session.steps(all_notebooks=args.all)
+        print(f"History {self.session.history.path}: {len(steps)} step(s)")
+        for step in steps:
+            print(step.summary())
+            if args.diff:
+                if step.reasoning:
+                    print(textwrap.indent(f"Reasoning: {step.reasoning.strip()}", "    "))
+                for change in step.changes:
+                    print(textwrap.indent(change.diff.rstrip("\n"), "    "))
+
+    @magic_arguments()
+    @argument("step", type=int, help="The history step whose values to bring back (see %%trace_history).")
+    @argument("names", nargs="*", help="Only these parameters (default: all the step changed).")
+    @line_magic
+    def trace_restore(self, line: str) -> None:
+        """Set parameters to their values after a history step (also one from before a kernel restart)."""
+        args = parse_argstring(self.trace_restore, line)
+        names = _names(args.names) or None
+        values = self._session_call(lambda: self.session.restore(args.step, names))
+        if values is not None:
+            print(f"Restored step #{args.step}: {_values_text(values)}")
+
+    @magic_arguments()
+    @argument("settings", nargs="*", help="model=NAME base_url=URL optimizer=optoprime|opro|textgrad timeout=S "
+                                          "max_retries=N history=PATH. No key: keys come from OPENAI_API_KEY "
+                                          "or --ask-key.")
+    @argument("--ask-key", action="store_true", help="Ask for the API key without echoing it (getpass).")
+    @line_magic
+    def trace_config(self, line: str) -> None:
+        """Show or change the model, endpoint, optimizer and history file (never a key)."""
+        args = parse_argstring(self.trace_config, line)
+        settings: dict[str, Any] = {}
+        for item in args.settings:
+            if "=" not in item:
+                raise UsageError(f"{item!r}: write settings as name=value, e.g. model=gpt-4o-mini")
+            name, value = item.split("=", 1)
+            name, value = name.strip(), _unquote(value)
+            if "key" in name.lower():
+                raise UsageError("an API key is never typed into a cell: set OPENAI_API_KEY in the environment, "
+                                 "or use %trace_config --ask-key (input hidden)")
+            if name == "timeout":
+                settings[name] = float(value)
+            elif name == "max_retries":
+                settings[name] = int(value)
+            else:
+                settings[name] = value
+        if args.ask_key:
+            from trace_workbench.llm import prompt_api_key
+
+            print("API key set for this kernel." if prompt_api_key() else "No key entered.")
+        current = self._session_call(lambda: self.session.configure(**settings))
+        for name, value in current.items():
+            print(f"{name} = {value}")
+
+    @magic_arguments()
+    @argument("--steps", "-n", type=int, default=5, help="At most this many propose-and-apply steps (default 5).")
+    @argument("--feedback", "-f", required=True, metavar="FUNC",
+              help="A function in the namespace: output value -> text, (text, score) or a score.")
+    @argument("--output", "-o", metavar="LABEL", help="The traced cell to optimize (default: the last one).")
+    @argument("--target", type=float, help="Stop when the score reaches this value.")
+    @argument("--stop", metavar="FUNC",
+              help="A function (text, score) -> bool that says when to stop (default: the feedback says "
+                   "'success' or 'correct', or the score reaches --target).")
+    @line_magic
+    def trace_optimize(self, line: str) -> None:
+        """Automatic loop: feedback from FUNC, propose, apply, re-run the cell; stops early on success."""
+        args = parse_argstring(self.trace_optimize, line)
+        namespace = self.shell.user_ns
+        feedback = namespace.get(args.feedback)
+        if not callable(feedback):
+            raise UsageError(f"--feedback {args.feedback}: no function of that name in the namespace")
+        stop = None
+        if args.stop is not None:
+            stop = namespace.get(args.stop)
+            if not callable(stop):
+                raise UsageError(f"--stop {args.stop}: no function of that name in the namespace")
+        label = args.output or self.session.last_label
+
+        def progress(round_: OptimizeStep) -> None:
+            score = "" if round_.score is None else f" score={round_.score:g}"
+            text = " ".join(round_.feedback.split())
+            head = f"[{round_.index}/{args.steps}]{score} {text[:70]}"
+            if round_.success:
+                print(f"{head} -> success, stopping.")
+            elif round_.changed:
+                print(f"{head} -> changed {', '.join(round_.changed)} (step #{round_.step})")
+            elif round_.index == args.steps:
+                print(f"{head} -> no more steps.")
+            else:
+                print(f"{head} -> no change" + (f" ({round_.error})" if round_.error else ""))
+
+        def rerun() -> Any:
+            return self.cells.rerun(label) if label is not None else None
+
+        self._session_call(lambda: self.session.optimize(
+            feedback, args.steps, output=label, rerun=rerun, stop=stop, target=args.target, progress=progress))
+
