@@ -13,8 +13,6 @@ from trace_workbench.trace.nodes import Node
 def recursive_conversion(true_func: Callable[[Node], Any], false_func: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A function mapping nodes (inside tuples, lists, dicts, sets and NodeContainers) by true_func
     and every other leaf by false_func; bundled functions are leaves (their code stays a node)."""
-    from trace_workbench.trace.bundle import FunModule  # bundle imports this module
-
     def func(obj: Any) -> Any:
         if isinstance(obj, Node):
             return true_func(obj)
@@ -26,7 +24,7 @@ def recursive_conversion(true_func: Callable[[Node], Any], false_func: Callable[
             return {k: func(v) for k, v in obj.items()}
         if isinstance(obj, set):
             return {func(x) for x in obj}
-        if isinstance(obj, NodeContainer) and not isinstance(obj, FunModule):
+        if isinstance(obj, NodeContainer) and not _is_bundle(obj):
             output = copy.copy(obj)
             for k, v in obj.__dict__.items():
                 setattr(output, k, func(v))
@@ -34,6 +32,12 @@ def recursive_conversion(true_func: Callable[[Node], Any], false_func: Callable[
         return false_func(obj)
 
     return func
+
+
+def _is_bundle(obj: Any) -> bool:
+    from trace_workbench.trace.bundle import FunModule  # bundle imports this module
+
+    return isinstance(obj, FunModule)
 
 
 def apply_op(op: Callable[..., Any], output: Any, *args: Any, **kwargs: Any) -> Any:

@@ -107,9 +107,22 @@ def _signature_text(source: str) -> str:
     return "\n".join(source.split("\n")[first:max(last, first + 1)])
 
 
+class _Shape:
+    """What calling a function needs to know about it: its signature, and whether it is async."""
+
+    __slots__ = ("signature", "is_async")
+
+    def __init__(self, fun: Callable[..., Any]) -> None:
+        self.signature = inspect.signature(fun)
+        self.is_async = inspect.iscoroutinefunction(fun)
+
+
+_TO_DATA = recursive_conversion(lambda x: x._data, lambda x: x)
+
+
 def to_data(obj: Any) -> Any:
     """Replace the nodes in (containers of) `obj` by their values."""
-    return recursive_conversion(lambda x: x._data, lambda x: x)(obj)
+    return _TO_DATA(obj)
 
 
 def wrap_node(obj: Any) -> Any:
@@ -149,7 +162,8 @@ class FunModule(Module):
         self.allow_external_dependencies = allow_external_dependencies
         self.overwrite_python_recursion = overwrite_python_recursion or trainable
         self._bound_self: Node | None = None
-        self._compiled: tuple[str, Callable[..., Any]] | None = None
+        self._compiled: tuple[str, Callable[..., Any], _Shape] | None = None
+        self._shape = _Shape(fun)
         self.parameter: ParameterNode | None = None
         if trainable:
             if source is None or _function_def(source) is None:
@@ -174,8 +188,15 @@ class FunModule(Module):
             return self._fun
         code = self.parameter._data
         if self._compiled is None or self._compiled[0] != code:
-            self._compiled = (code, self._compile(code))
+            compiled = self._compile(code)
+            self._compiled = (code, compiled, _Shape(compiled))
         return self._compiled[1]
+
+    def _shape_of(self, fun: Callable[..., Any]) -> _Shape:
+        """`fun`'s signature and kind, computed once per version of the code (calls are a hot path)."""
+        if self._compiled is not None and fun is self._compiled[1]:
+            return self._compiled[2]
+        return self._shape if fun is self._fun else _Shape(fun)
 
     def _namespace(self) -> dict[str, Any]:
         """Globals for trainable code: the function's own, plus the names it saw where it was defined."""
@@ -228,7 +249,7 @@ class FunModule(Module):
             return fun(*to_data(args), **to_data(kwargs))
         reads = Reads()  # before wrapping: nodes made for the call (constants, detached copies) are internal
         inputs, call_args, call_kwargs = self._wrap_inputs(fun, args, kwargs)
-        if inspect.iscoroutinefunction(fun):
+        if self._shape_of(fun).is_async:
             return self._async_forward(fun, running, reads, inputs, call_args, call_kwargs)
         tokens = (_READS.set(reads), _RUNNING.set(running | {id(self)}))
         try:
@@ -259,7 +280,7 @@ class FunModule(Module):
     def _wrap_inputs(self, fun: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> tuple[dict[str, Node], list[Any], dict[str, Any]]:
         """Bind the arguments: the inputs (nodes, by parameter name) and what the function receives."""
-        signature = inspect.signature(fun)
+        signature = self._shape_of(fun).signature
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         inputs: dict[str, Node] = {}
@@ -320,7 +341,7 @@ class FunModule(Module):
         """The function's code with the failing line marked "<--- (Error) message"."""
         message = f"({type(error).__name__}) {error}"
         if self.parameter is not None and self._compiled is not None:
-            code, fun = self._compiled
+            code, fun, _ = self._compiled
             first = 1
         else:
             code, fun, first = self.info["source"], self._fun, self.info["line_number"]
