@@ -9,6 +9,7 @@ carried backward to the parameters by a propagator, the way AutoDiff carries gra
 from __future__ import annotations
 
 import copy
+import gc
 import heapq
 import re
 import threading
@@ -256,21 +257,27 @@ class Node(Generic[T]):
         visited: list[Node] = [self]
         queue = [(-self._level, self._serial, self)] if self._parents else []
         queued = {id(self)}
-        while queue:
-            _, _, child = heapq.heappop(queue)
-            if child._backwarded:
-                raise AttributeError(f"{child} has been backwarded.")
-            propagated = propagator(child)
-            child.zero_feedback()
-            for parent in child._parents:
-                if parent in propagated:
-                    parent._add_feedback(child, propagated[parent])
-                if id(parent) not in queued:
-                    queued.add(id(parent))
-                    visited.append(parent)
-                    if parent._parents:
-                        heapq.heappush(queue, (-parent._level, parent._serial, parent))
-            child._backwarded = not retain_graph
+        collecting = gc.isenabled()
+        gc.disable()  # the pass allocates many small objects and frees none: full collections are wasted work
+        try:
+            while queue:
+                _, _, child = heapq.heappop(queue)
+                if child._backwarded:
+                    raise AttributeError(f"{child} has been backwarded.")
+                propagated = propagator(child)
+                child.zero_feedback()
+                for parent in child._parents:
+                    if parent in propagated:
+                        parent._add_feedback(child, propagated[parent])
+                    if id(parent) not in queued:
+                        queued.add(id(parent))
+                        visited.append(parent)
+                        if parent._parents:
+                            heapq.heappush(queue, (-parent._level, parent._serial, parent))
+                child._backwarded = not retain_graph
+        finally:
+            if collecting:
+                gc.enable()
         if not visualize:
             return None
         from trace_workbench.trace.picture import GraphPicture

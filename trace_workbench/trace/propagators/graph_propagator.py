@@ -17,9 +17,11 @@ from trace_workbench.trace.propagators.propagators import AbstractFeedback, Prop
 class TraceGraph(AbstractFeedback):
     """A set of nodes of the trace (as (level, node) pairs in `graph`) and the user's feedback."""
 
+    __slots__ = ("_own", "_parts", "_feedbacks", "_flat")
+
     def __init__(self, graph: list[tuple[int, Node]] | None = None, user_feedback: Any = None,
-                 _parts: tuple[TraceGraph, ...] = ()) -> None:
-        self._own = [n for _, n in graph or ()]
+                 _parts: tuple[TraceGraph, ...] = (), _nodes: tuple[Node, ...] = ()) -> None:
+        self._own = _nodes or tuple(n for _, n in graph or ())
         self._parts = _parts
         self._feedbacks: tuple[Any, ...] = () if user_feedback is None else (user_feedback,)
         self._flat: list[tuple[int, Node]] | None = None
@@ -119,7 +121,7 @@ class GraphPropagator(Propagator):
 
     def _propagate(self, child: MessageNode) -> dict[Node, Any]:
         received = [f for fs in child.feedback.values() for f in fs]
-        feedback = TraceGraph(graph=[(p.level, p) for p in child.parents])
+        feedback = TraceGraph(_nodes=child.parents)
         for f in received:
             feedback = f + feedback
         for param in child.hidden_dependencies:

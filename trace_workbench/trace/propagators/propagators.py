@@ -25,6 +25,8 @@ class AbstractPropagator:
 class AbstractFeedback:
     """Feedback that can be added up; 0 + feedback is the feedback (so `sum` works)."""
 
+    __slots__ = ()
+
     def __add__(self, other: Any) -> Any:
         raise NotImplementedError
 
@@ -42,7 +44,7 @@ class Propagator(AbstractPropagator):
         self.override[operator_name] = propagate_function
 
     def propagate(self, child: MessageNode) -> dict[Node, Any]:
-        override = self.override.get(get_op_name(child.description))
+        override = self.override.get(get_op_name(child.description)) if self.override else None
         return override(child) if override is not None else self._propagate(child)
 
     def init_feedback(self, node: Node, feedback: Any) -> Any:
