@@ -3,5 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[dev]"
+# The widget: its browser tests drive Debian's chromium (never a downloaded browser), and the
+# bundle check rebuilds js/ with its locked npm packages.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq chromium
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq chromium
+  fi
+fi
+(cd js && npm ci --no-audit --no-fund --loglevel=error)
 python3 -m ruff check trace_workbench tests benchmarks
 python3 -m pytest -q "$@"

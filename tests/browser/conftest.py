@@ -1,0 +1,153 @@
+"""Fixtures for the browser end-to-end tests: the scripted model server, a real `jupyter lab` on
+127.0.0.1 (kernels pointed at that server), and Debian's Chromium driven headless by playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trace_workbench.testing import ChatServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PROPOSED = "Write a haiku about the sea"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on (bound and released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook(*cells: str) -> dict[str, Any]:
+    """An nbformat-4 notebook with these code cells and the python3 kernel."""
+    return {"nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+                       "source": source} for i, source in enumerate(cells)]}
+
+
+def optoprime_reply(_body: dict[str, Any]) -> str:
+    """Every request gets the same well-formed OptoPrime reply: a new prompt."""
+    return json.dumps({"reasoning": "The person asked for a haiku about the sea.", "answer": "",
+                       "suggestion": {"prompt0": PROPOSED}})
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab: its base URL, token and notebook folder."""
+
+    url: str
+    token: str
+    root: Path
+
+    def open_url(self, path: str) -> str:
+        return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
+
+
+@pytest.fixture(scope="session")
+def chat_server() -> Iterator[ChatServer]:
+    with ChatServer(responder=optoprime_reply) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`jupyter lab` in a temporary folder with the demo notebooks; always terminated."""
+    root = tmp_path_factory.mktemp("lab")
+    settings = root / ".settings"
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    closed_port = free_port()
+    notebooks = {
+        "workbench.ipynb": notebook(
+            "%load_ext trace_workbench",
+            '%%trace --train prompt --name poem\nprompt = "Write a poem"\nrequest = prompt + ", please"\nrequest',
+            'print("PROMPT=" + prompt)'),
+        "big.ipynb": notebook(
+            "%load_ext trace_workbench",
+            "%%trace --train a --name big\na = 1\nx = 0\nfor i in range(600):\n    x = x + a\nx"),
+        "down.ipynb": notebook(
+            "%load_ext trace_workbench",
+            f"%trace_config base_url=http://127.0.0.1:{closed_port}/v1 max_retries=0 timeout=3",
+            '%%trace --train tone --name down\ntone = "calm"\ntone.upper()'),
+    }
+    for name, content in notebooks.items():
+        (root / name).write_text(json.dumps(content))
+    token = secrets.token_hex(16)
+    port = free_port()
+    env = {**os.environ, **chat_server.env(), "OPENAI_API_KEY": "test-key", "TRACE_WORKBENCH_TIMEOUT": "10",
+           "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
+           "TRACE_WORKBENCH_HISTORY": str(root / "history.sqlite")}
+    log = (root / "jupyter.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--ServerApp.token={token}",
+         "--ServerApp.ip=127.0.0.1", f"--port={port}", "--LabApp.expose_app_in_browser=True",
+         f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"jupyter lab did not start: {(root / 'jupyter.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield Lab(url, token, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for one test module: playwright's sync API keeps an event loop running while it is open,
+    so it is closed before other tests (which call asyncio.run) run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, lab: Lab) -> Iterator[Any]:
+    """A fresh page; every request it makes is recorded (the widget must not reach the network)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    try:
+        yield page
+    finally:
+        context.close()

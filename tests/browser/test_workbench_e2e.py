@@ -1,0 +1,132 @@
+"""End to end in real JupyterLab and Chromium: run a %%trace cell, watch the graph appear, give
+feedback, Propose against the local model server, see the side-by-side diff, Accept, and check in the
+kernel that the parameter changed; the model server being down shows a readable inline error.
+Screenshots (light and dark theme) are saved in tests/browser/artifacts/."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+from .conftest import ARTIFACTS, PROPOSED, Lab
+
+KERNEL_IDLE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return Boolean(kernel && kernel.connectionStatus === "connected" && kernel.status === "idle");
+}"""
+
+
+def open_notebook(page: Any, lab: Lab, name: str) -> None:
+    page.goto(lab.open_url(name))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+
+
+def run_all(page: Any) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def run_cell(page: Any, index: int) -> None:
+    page.evaluate("""(index) => {
+      const panel = window.jupyterapp.shell.currentWidget;
+      panel.content.activeCellIndex = index;
+      return window.jupyterapp.commands.execute('notebook:run-cell');
+    }""", index)
+
+
+def cell_output(page: Any, index: int) -> Any:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
+def set_theme(page: Any, theme: str, light: bool) -> None:
+    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+    page.wait_for_selector(f'body[data-jp-theme-light="{str(light).lower()}"]', state="attached")
+
+
+def only_local_requests(page: Any, lab: Lab) -> None:
+    here = urlparse(lab.url).netloc
+    outside = [url for url in page.requests if urlparse(url).scheme in ("http", "https", "ws", "wss")
+               and urlparse(url).netloc != here]
+    assert outside == [], f"the front end reached the network: {outside[:5]}"
+
+
+def test_feedback_propose_accept_in_jupyterlab(page: Any, lab: Lab) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    open_notebook(page, lab, "workbench.ipynb")
+    run_all(page)
+    widget = page.locator(".tw-root")
+    widget.wait_for(timeout=90_000)
+    page.wait_for_function("() => Number(document.querySelector('.tw-root')?.dataset.nodes) >= 3")
+    page.wait_for_selector(".tw-output code:has-text('Write a poem, please')")
+    page.wait_for_selector(".jp-Notebook .jp-Cell >> nth=2 >> .jp-OutputArea:has-text('PROMPT=Write a poem')")
+
+    widget.locator(".tw-feedback").fill("I wanted a haiku about the sea")
+    widget.locator(".tw-score").fill("0.3")
+    widget.locator(".tw-propose").click()
+    diff = widget.locator(".tw-change[data-name='prompt'] .tw-diff")
+    diff.wait_for(timeout=60_000)
+    assert "Write a poem" in diff.locator("td").first.inner_text()
+    assert "haiku" in " ".join(diff.locator(".tw-word-add").all_inner_texts())
+    assert "haiku about the sea" in widget.locator(".tw-reasoning").first.inner_text()
+    assert "tokens" in widget.locator(".tw-usage").inner_text()
+    widget.screenshot(path=str(ARTIFACTS / "workbench-light.png"))
+    set_theme(page, "JupyterLab Dark", light=False)
+    widget.screenshot(path=str(ARTIFACTS / "workbench-dark.png"))
+    set_theme(page, "JupyterLab Light", light=True)
+
+    widget.locator(".tw-accept-all").click()
+    widget.locator(".tw-accepted pre:has-text('Write a haiku about the sea')").wait_for()
+    run_cell(page, 2)
+    cell_output(page, 2).locator(f"text=PROMPT={PROPOSED}").wait_for()
+    widget.locator(".tw-history summary").click()
+    widget.locator(".tw-step-accepted").wait_for()
+    assert widget.locator(".tw-score-plot").count() == 1
+    widget.locator(".tw-rerun").click()
+    page.wait_for_selector(f".tw-output code:has-text('{PROPOSED}, please')")
+    only_local_requests(page, lab)
+
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = json.loads((lab.root / "workbench.ipynb").read_text())
+    fallback = ["".join(o["data"]["text/html"]) for o in saved["cells"][1]["outputs"]
+                if "text/html" in o.get("data", {})]
+    assert fallback and "<svg" in fallback[0] and "prompt:0" in fallback[0]  # readable without a kernel
+    assert f"+{PROPOSED}" in fallback[0] and "-Write a poem" in fallback[0]  # the last proposal's diff
+
+
+def test_model_server_down_shows_a_readable_error(page: Any, lab: Lab) -> None:
+    open_notebook(page, lab, "down.ipynb")
+    run_all(page)
+    widget = page.locator(".tw-root")
+    widget.wait_for(timeout=90_000)
+    page.wait_for_selector(".tw-output code:has-text('CALM')")
+    widget.locator(".tw-feedback").fill("friendlier")
+    widget.locator(".tw-feedback").press("Control+Enter")
+    error = widget.locator(".tw-error:has-text('Could not reach the model')")
+    error.wait_for(timeout=60_000)
+    assert "Check that the server is running" in error.inner_text()
+    assert widget.locator(".tw-propose").is_enabled()
+    only_local_requests(page, lab)
+
+
+def test_a_big_graph_stays_usable(page: Any, lab: Lab) -> None:
+    open_notebook(page, lab, "big.ipynb")
+    run_all(page)
+    widget = page.locator(".tw-root")
+    widget.wait_for(timeout=90_000)
+    page.wait_for_selector(".tw-output code:has-text('600')")
+    page.wait_for_function("() => Number(document.querySelector('.tw-root')?.dataset.nodes) >= 601")
+    widget.locator(".tw-collapse").click()
+    page.wait_for_function("() => Number(document.querySelector('.tw-root')?.dataset.nodes) < 10")
+    assert widget.locator(".tw-collapse").get_attribute("aria-pressed") == "true"
+    widget.locator(".tw-collapse").press("Enter")  # keyboard: the same button expands again
+    page.wait_for_function("() => Number(document.querySelector('.tw-root')?.dataset.nodes) >= 601")
+    widget.locator(".tw-canvas").focus()
+    page.keyboard.press("n")
+    assert widget.locator(".tw-node-title").inner_text() != ""
+    widget.locator(".tw-find").fill("a:0")
+    widget.locator(".tw-find").press("Enter")
+    widget.locator(".tw-node-title:has-text('a:0')").wait_for()
+    assert "trainable" in widget.locator(".tw-details").inner_text()

@@ -1,0 +1,322 @@
+"""The workbench widget (anywidget): live trace graph, feedback, side-by-side proposals, history.
+
+One WorkbenchWidget per %%trace cell (the extension shows it above the cell's result) or per
+`show(output)`. The front end (js/, bundled into static/) and this class talk only through the
+model: the traitlets below and the custom messages described in `trace_workbench.jupyter.protocol`.
+Proposing runs in a background thread, so the kernel keeps answering the widget while the model
+works. This is the only module that imports anywidget and ipywidgets; it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from trace_workbench.jupyter.protocol import (
+    GraphFeed,
+    describe_error,
+    fallback_html,
+    parse_edit,
+    proposal_state,
+    step_state,
+    unusable_reply,
+    value_text,
+)
+from trace_workbench.optimizers import Proposal
+from trace_workbench.trace.graph import Scope
+from trace_workbench.trace.nodes import ExceptionNode, Node, ancestors
+from trace_workbench.trace.serialize import short
+from trace_workbench.workbench.session import Session, get_session
+
+__all__ = ["WorkbenchWidget", "cell_widget", "show"]
+
+STATIC = Path(__file__).parent / "static"
+HISTORY_LIMIT = 200
+STEP_EVENTS = ("accepted", "optimized", "rejected", "undone", "restored", "edited", "cancelled")
+VALUE_EVENTS = ("accepted", "optimized", "undone", "restored", "edited")
+
+_CELL_WIDGETS: dict[str, WorkbenchWidget] = {}
+
+
+class WorkbenchWidget(anywidget.AnyWidget):
+    """The workbench for one traced cell (`target` a cell label) or one output node (`target` a Node)."""
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    uid = traitlets.Unicode("").tag(sync=True)
+    """A unique id: the front end keeps the graph it received under it (shared by all views of the model)."""
+    label = traitlets.Unicode("").tag(sync=True)
+    """The cell's label (or the output's name)."""
+    status = traitlets.Unicode("idle").tag(sync=True)
+    """"idle", "running" (the cell), "proposing" (the model works), "applying" or "error"."""
+    error = traitlets.Unicode("").tag(sync=True)
+    """The last error, in words a person can act on ("" when none)."""
+    output_value = traitlets.Unicode("").tag(sync=True)
+    """The output's value, cut to a readable length."""
+    proposal = traitlets.Dict().tag(sync=True)
+    """The pending proposal for this cell (see protocol.proposal_state), {} when none."""
+    accepted = traitlets.Dict().tag(sync=True)
+    """The last applied step touching this graph: {"step", "decision", "values": {name: text}}."""
+    history = traitlets.List().tag(sync=True)
+    """The session's steps in this notebook (see protocol.step_state), oldest first."""
+    usage = traitlets.Dict().tag(sync=True)
+    """Tokens (and cost when known) of the last proposal."""
+    graph_seq = traitlets.Int(-1).tag(sync=True)
+    """The number of the last graph message sent (a view that has less asks for a snapshot)."""
+
+    def __init__(self, session: Session | None = None, target: str | Node | None = None, *,
+                 rerun: Callable[[], Node | None] | None = None, interval: float = 0.1, **kwargs: Any) -> None:
+        session = session if session is not None else get_session()
+        label = target if isinstance(target, str) else (target.name if isinstance(target, Node) else "")
+        super().__init__(label=label, uid=uuid.uuid4().hex, **kwargs)
+        self.session = session
+        self.target: str | Node | None = target
+        self.rerun_cell = rerun
+        self.feed = GraphFeed(self._send_graph, interval=interval)
+        self.display_handle: Any = None
+        self._scope: Scope | None = None
+        self._last_proposal: Proposal | None = None
+        self._worker: threading.Thread | None = None
+        self._global_listener = False
+        self.on_msg(self._on_msg)
+        session.subscribe(self._on_session)
+        self._refresh_history()
+
+    # -- the graph -------------------------------------------------------------------------------------
+    def _send_graph(self, message: dict[str, Any]) -> None:
+        self.send(message)
+        self.graph_seq = message["seq"]
+
+    def follow(self, scope: Scope) -> None:
+        """Draw `scope` (a cell's subgraph) from now on, live: its nodes so far, then every new one."""
+        if self._scope is not None and self._scope is not scope:
+            self._scope.remove_listener(self.feed.listener)
+        self._scope = scope
+        self.feed.reset(list(scope.nodes), scope.output)
+        scope.add_listener(self.feed.listener)
+
+    def _on_trace_event(self, event: str, node: Node, payload: Any) -> None:
+        """Global listener for `show(node)`: only feedback and data changes of the nodes drawn."""
+        if event != "node" and node in self.feed:
+            self.feed.listener(event, node, payload)
+
+    @property
+    def output(self) -> Node | None:
+        """The node that receives this widget's feedback."""
+        if isinstance(self.target, Node):
+            return self.target
+        return self.session.outputs.get(self.target) if self.target else None
+
+    # -- session events --------------------------------------------------------------------------------
+    def _mine(self, label: Any) -> bool:
+        return label is not None and label == self.target
+
+    def _touches(self, names: Any) -> bool:
+        """Whether parameters called `names` are in this graph."""
+        params = self.session.parameters
+        return any(name in params and params[name] in self.feed for name in names or ())
+
+    def _on_session(self, event: str, payload: dict[str, Any]) -> None:
+        if event == "cell_started" and self._mine(payload.get("label")):
+            self.status, self.error = "running", ""
+            self.follow(payload["scope"])
+        elif event == "cell" and self._mine(payload.get("label")):
+            output = payload["output"]
+            self.feed.set_output(output)
+            self.output_value = short(value_text(output._data), 300)
+            self.status = "idle"
+            if isinstance(output, ExceptionNode):
+                self.error = f"The cell raised {short(value_text(output._data), 300)}"
+            self.refresh_display()
+        elif event == "proposal" and self._proposal_is_mine():
+            self._show_proposal(payload["proposal"])
+        if event in VALUE_EVENTS and self._touches(payload.get("values")):
+            self.accepted = {"step": payload.get("step"), "decision": event,
+                             "values": {k: value_text(v) for k, v in payload["values"].items()}}
+        if event in ("accepted", "optimized", "rejected", "undone", "restored") and self.proposal:
+            self.proposal = {}
+        if event in STEP_EVENTS:
+            self._refresh_history()
+
+    def _proposal_is_mine(self) -> bool:
+        given = self.session.given_feedback
+        if not given:
+            return False
+        label = given[-1].label
+        return self._mine(label) or (isinstance(self.target, Node) and label == self.target.py_name)
+
+    def _show_proposal(self, proposal: Proposal) -> None:
+        self._last_proposal = proposal
+        state = proposal_state(proposal, self.session.name_of)
+        self.usage = state["usage"]
+        self.error = unusable_reply(proposal) if proposal.error else (
+            "" if proposal.changes else "The optimizer proposed no change. Give more specific feedback and press "
+                                        "Propose again.")
+        self.proposal = state if proposal.changes or proposal.rejected else {}
+        self.refresh_display()
+
+    def _refresh_history(self) -> None:
+        steps = self.session.steps()[-HISTORY_LIMIT:]
+        self.history = [step_state(step) for step in steps]
+
+    # -- messages from the front end -----------------------------------------------------------------
+    def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            "snapshot": lambda c: self._send_graph(self.feed.snapshot()),
+            "propose": self._propose,
+            "accept": self._accept,
+            "reject": lambda c: self._act(lambda: self.session.reject(c.get("reason") or None)),
+            "restore": lambda c: self._act(lambda: self.session.restore(int(c["step"]))),
+            "rerun": lambda c: self._act(self._rerun),
+        }
+        handler = handlers.get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            handler(content)
+
+    def _act(self, action: Callable[[], Any]) -> None:
+        """Run a session action; an error becomes the inline message."""
+        self.error = ""
+        try:
+            action()
+        except Exception as e:
+            self.error = describe_error(e)
+
+    def _propose(self, content: dict[str, Any]) -> None:
+        """Give the feedback (if any) and ask for a proposal, in a background thread."""
+        if self._worker is not None and self._worker.is_alive():
+            return
+        text = str(content.get("text") or "").strip() or None
+        score = content.get("score")
+        score = float(score) if isinstance(score, (int, float)) else None
+        self.error, self.status = "", "proposing"
+
+        def work() -> None:
+            try:
+                if text is not None or score is not None:
+                    self.session.feedback(self.target if self.target is not None else None, text, score)
+                self.session.propose()
+            except BaseException as e:  # an interrupt cancels: shown, nothing applied
+                self.error = describe_error(e, self._base_url())
+            finally:
+                self.status = "idle"
+
+        self._worker = threading.Thread(target=work, name=f"trace-workbench-propose-{self.label}", daemon=True)
+        self._worker.start()
+
+    def _base_url(self) -> str | None:
+        try:
+            return self.session.settings.get("base_url")
+        except Exception:
+            return None
+
+    def _accept(self, content: dict[str, Any]) -> None:
+        pending = self.session.pending
+        names = content.get("names") or None
+        edits_text = content.get("edits") or {}
+
+        def accept() -> None:
+            edits = {}
+            if pending is not None:
+                for key, text in edits_text.items():
+                    change = pending.changes[key]
+                    edits[key] = parse_edit(change.kind, text, change.old)
+            self.session.accept(names, edits or None)
+
+        self.status = "applying"
+        try:
+            self._act(accept)
+        finally:
+            self.status = "idle"
+
+    def _rerun(self) -> None:
+        if self.rerun_cell is None:
+            raise RuntimeError("this widget cannot re-run its cell: run the cell again yourself")
+        self.rerun_cell()
+
+    # -- display ---------------------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view, plus a static HTML picture for notebooks read without a kernel."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        data["text/html"] = self.fallback_html()
+        return (data, metadata) if isinstance(bundle, tuple) else data
+
+    def fallback_html(self) -> str:
+        """The graph picture and the last proposal's diff as HTML (see protocol.fallback_html)."""
+        return fallback_html(self.label, self.feed.nodes, self.feed.output, self._last_proposal, self.session.name_of)
+
+    def refresh_display(self) -> None:
+        """Update the displayed output (and so the static fallback a saved notebook keeps)."""
+        if self.display_handle is not None:
+            self.display_handle.update(self)
+
+    def close(self) -> None:
+        """Stop following the session and the graph, and close the model."""
+        try:
+            self.session.unsubscribe(self._on_session)
+        except ValueError:
+            pass
+        if self._scope is not None:
+            self._scope.remove_listener(self.feed.listener)
+            self._scope = None
+        if self._global_listener:
+            from trace_workbench.trace.graph import GRAPH
+
+            GRAPH.remove_listener(self._on_trace_event)
+            self._global_listener = False
+        self.feed.close()
+        super().close()
+
+
+def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], Node | None] | None = None
+                ) -> WorkbenchWidget | None:
+    """Show the workbench widget for cell `label` (it fills in while the cell runs); None outside a kernel."""
+    if getattr(shell, "kernel", None) is None:
+        return None
+    from IPython.display import display
+
+    old = _CELL_WIDGETS.pop(label, None)
+    if old is not None:
+        old.close()
+    widget = WorkbenchWidget(session, label, rerun=rerun)
+    _CELL_WIDGETS[label] = widget
+    widget.display_handle = display(widget, display_id=True)
+    return widget
+
+
+def show(output: str | Node | Scope | None = None, session: Session | None = None) -> WorkbenchWidget:
+    """The workbench widget for an output: a cell label, a node, a scope, or None for the last traced cell."""
+    session = session if session is not None else get_session()
+    if isinstance(output, Node):
+        widget = WorkbenchWidget(session, output)
+        widget.feed.reset(ancestors([output]), output)
+        from trace_workbench.trace.graph import GRAPH
+
+        GRAPH.add_listener(widget._on_trace_event)
+        widget._global_listener = True
+        widget.output_value = short(value_text(output._data), 300)
+        return widget
+    if isinstance(output, Scope):
+        label = next((k for k, s in session.scopes.items() if s is output), output.label)
+        widget = WorkbenchWidget(session, label)
+        widget.follow(output)
+        return widget
+    label, node = session.output(output)
+    widget = WorkbenchWidget(session, label)
+    scope = session.scopes.get(label)
+    if scope is not None:
+        widget.follow(scope)
+    widget.feed.set_output(node)
+    widget.output_value = short(value_text(node._data), 300)
+    return widget
