@@ -217,6 +217,8 @@ function render({ model, el }) {
   const score = h(doc, "input", { className: "tw-score", type: "number", step: "any", placeholder: "score",
     "aria-label": "Score (optional)" });
   const proposeButton = h(doc, "button", { className: "tw-propose tw-primary" }, "Propose");
+  const stopButton = h(doc, "button", { className: "tw-stop", hidden: true, title: "Cancel this proposal" }, "Stop");
+  stopButton.addEventListener("click", () => send({ type: "stop" }));
   const usageLine = h(doc, "span", { className: "tw-usage" });
   const error = h(doc, "div", { className: "tw-error", role: "alert" });
   const propose = () => {
@@ -234,7 +236,7 @@ function render({ model, el }) {
   });
   const feedbackBox = h(doc, "div", { className: "tw-feedback-box" },
     h(doc, "label", { className: "tw-section-title" }, "Feedback"),
-    h(doc, "div", { className: "tw-feedback-row" }, feedbackText, score, proposeButton),
+    h(doc, "div", { className: "tw-feedback-row" }, feedbackText, score, proposeButton, stopButton),
     usageLine, error);
   const proposalBox = h(doc, "div", { className: "tw-proposal" });
   const acceptedBox = h(doc, "div", { className: "tw-accepted" });
@@ -250,6 +252,7 @@ function render({ model, el }) {
     root.classList.toggle("tw-busy", busy);
     proposeButton.disabled = busy;
     proposeButton.textContent = state === "proposing" ? "Proposing…" : "Propose";
+    stopButton.hidden = state !== "proposing";
     for (const button of proposalBox.querySelectorAll("button")) button.disabled = busy;
   }
   function renderError() {

@@ -235,6 +235,23 @@ def test_propose_keeps_the_comm_responsive(session: Session, cells: TracedCells,
     widget.close()
 
 
+def test_stop_cancels_a_running_propose_and_drops_the_late_reply(session: Session, cells: TracedCells,
+                                                                  server: ChatServer) -> None:
+    server.slow(1.0, content=reply({"n0": 3}))
+    run_cell(cells)
+    widget = WorkbenchWidget(session, "1")
+    wired(widget)
+    widget._on_msg(widget, {"type": "propose", "text": "x", "score": None}, [])
+    assert widget.status == "proposing"
+    widget._on_msg(widget, {"type": "stop"}, [])
+    assert widget.status == "idle" and widget.error.startswith("Stopped")
+    wait_idle(widget)  # the slow reply arrives after the stop...
+    assert session.pending is None and widget.proposal == {}  # ...and is dropped
+    assert session.steps()[-1].decision == "cancelled"
+    assert session.parameters["n"].data == 2
+    widget.close()
+
+
 def test_static_fallback_has_the_graph_and_the_diff_and_no_secret(session: Session, cells: TracedCells,
                                                                    server: ChatServer) -> None:
     server.add_replies(reply({"prompt0": "Write a haiku"}))

@@ -84,6 +84,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self._scope: Scope | None = None
         self._last_proposal: Proposal | None = None
         self._worker: threading.Thread | None = None
+        self._stop_event = threading.Event()
         self._global_listener = False
         self.on_msg(self._on_msg)
         session.subscribe(self._on_session)
@@ -172,6 +173,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
         handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "snapshot": lambda c: self._send_graph(self.feed.snapshot()),
             "propose": self._propose,
+            "stop": self._stop,
             "accept": self._accept,
             "reject": lambda c: self._act(lambda: self.session.reject(c.get("reason") or None)),
             "restore": lambda c: self._act(lambda: self.session.restore(int(c["step"]))),
@@ -191,25 +193,38 @@ class WorkbenchWidget(anywidget.AnyWidget):
 
     def _propose(self, content: dict[str, Any]) -> None:
         """Give the feedback (if any) and ask for a proposal, in a background thread."""
-        if self._worker is not None and self._worker.is_alive():
+        if self._worker is not None and self._worker.is_alive() and not self._stop_event.is_set():
             return
         text = str(content.get("text") or "").strip() or None
         score = content.get("score")
         score = float(score) if isinstance(score, (int, float)) else None
         self.error, self.status = "", "proposing"
+        stop = self._stop_event = threading.Event()
 
         def work() -> None:
             try:
                 if text is not None or score is not None:
                     self.session.feedback(self.target if self.target is not None else None, text, score)
-                self.session.propose()
+                self.session.propose(stop)
             except BaseException as e:  # an interrupt cancels: shown, nothing applied
-                self.error = describe_error(e, self._base_url())
+                if not stop.is_set():
+                    self.error = describe_error(e, self._base_url())
             finally:
-                self.status = "idle"
+                if not stop.is_set():
+                    self.status = "idle"
 
         self._worker = threading.Thread(target=work, name=f"trace-workbench-propose-{self.label}", daemon=True)
         self._worker.start()
+
+    def _stop(self, _content: dict[str, Any]) -> None:
+        """Stop a running propose: the widget is free at once, the late reply is dropped, the history
+        records the cancellation."""
+        if self._worker is None or not self._worker.is_alive() or self._stop_event.is_set():
+            return
+        self._stop_event.set()
+        self._act(lambda: self.session.cancel("stopped from the widget while proposing; nothing changed"))
+        self.status = "idle"
+        self.error = "Stopped: the proposal was cancelled and nothing changed. Press Propose to ask again."
 
     def _base_url(self) -> str | None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -387,11 +388,12 @@ class Session:
         text = "\n".join(f.message if len(self._feedback) == 1 else f"[{f.label}] {f.message}" for f in self._feedback)
         return {"feedback": text, "score": self._feedback[-1].score, "cell": self._feedback[-1].label}
 
-    def propose(self) -> Proposal:
+    def propose(self, stop: threading.Event | None = None) -> Proposal:
         """Ask the optimizer for new values from the feedback given; nothing changes until `accept()`.
 
         An interrupt (KeyboardInterrupt) while waiting for the model is recorded as "cancelled" and
-        re-raised; nothing is applied.
+        re-raised; nothing is applied. So is a `stop` event set meanwhile (the widget's Stop button):
+        whoever sets it records the cancellation with `cancel()`, and the late reply is dropped.
         """
         if not self._feedback:
             raise SessionError("give feedback first (session.feedback(...) or %trace_feedback TEXT)")
@@ -402,9 +404,15 @@ class Session:
             note = "interrupted while proposing; nothing changed"
             self._cancelled(note)
             raise Cancelled(note) from e
+        if stop is not None and stop.is_set():
+            raise Cancelled("stopped while proposing; nothing changed")
         self._pending = proposal
         self._emit("proposal", proposal=proposal, names={p: self.name_of(p) for p in proposal.changes})
         return proposal
+
+    def cancel(self, note: str = "stopped while proposing; nothing changed") -> None:
+        """Record that a propose running elsewhere (e.g. in the widget's thread) was stopped."""
+        self._cancelled(note)
 
     def _cancelled(self, note: str) -> None:
         fields = self._feedback_fields()
