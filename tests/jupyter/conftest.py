@@ -3,46 +3,12 @@ fresh IPython shells with the extension loaded."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from trace_workbench.testing import ChatServer
-from trace_workbench.trace import GRAPH
-from trace_workbench.workbench import set_session
-
-ENV_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "TRACE_WORKBENCH_MODEL",
-             "TRACE_WORKBENCH_TIMEOUT", "TRACE_WORKBENCH_CACHE", "TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD",
-             "TRACE_WORKBENCH_HISTORY", "JPY_SESSION_NAME")
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
-    """No model or history from the machine's environment; files in a temporary directory."""
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    GRAPH.clear()
-    yield
-    set_session(None)
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatServer]:
-    """The scripted server, with the environment pointing the real openai client at it (key from the env)."""
-    with ChatServer() as chat_server:
-        for name, value in chat_server.env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-        monkeypatch.setenv("TRACE_WORKBENCH_TIMEOUT", "5")
-        yield chat_server
-
-
-def reply(suggestion: dict[str, Any] | None = None, reasoning: str = "Because of the feedback.") -> str:
-    """An OptoPrime reply as a well-behaved model writes it."""
-    return json.dumps({"reasoning": reasoning, "answer": "", "suggestion": suggestion or {}})
+from tests.workbench.conftest import clean_env, reply, server  # noqa: F401 -- the same fixtures serve both
 
 
 @pytest.fixture

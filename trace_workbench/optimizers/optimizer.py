@@ -21,7 +21,7 @@ from typing import Any
 
 from trace_workbench.llm.usage import UsageMeter, UsageStep, UsageSummary
 from trace_workbench.optimizers.proposal import ParameterChange, Proposal
-from trace_workbench.optimizers.values import ValueConversionError, convert_value, value_kind
+from trace_workbench.optimizers.values import ValueConversionError, convert_value, same_value, value_kind
 from trace_workbench.trace.nodes import Node, ParameterNode
 from trace_workbench.trace.propagators import GraphPropagator, Propagator
 from trace_workbench.trace.utils import sum_feedback
@@ -62,18 +62,6 @@ class UnusableReplyError(OptimizerError):
 
 class UnusableReplyWarning(UserWarning):
     """step() could not use the model's reply, or some suggestions in it; see the Proposal."""
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two parameter values are the same value (type included), without trusting odd __eq__."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 class AbstractOptimizer:
@@ -247,7 +235,7 @@ class Optimizer(AbstractOptimizer):
                 if not node.trainable:
                     errors[name] = "the parameter is not trainable"
                     continue
-                if not _same(node._data, change.old):
+                if not same_value(node._data, change.old):
                     errors[name] = "the parameter changed since the proposal was made; propose again"
                     continue
                 try:
@@ -312,7 +300,7 @@ class Optimizer(AbstractOptimizer):
                 what = "code" if kind == "code" else ("an " if kind[0] in "aeiou" else "a ") + kind
                 rejected[name] = f"{e} (parameter {name} is {what})"
                 continue
-            if not _same(value, node._data):
+            if not same_value(value, node._data):
                 changes[name] = ParameterChange.make(name, kind, node._data, value,
                                                      (reasoning or {}).get(name))
         return changes, rejected

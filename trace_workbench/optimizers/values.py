@@ -25,6 +25,7 @@ __all__ = [
     "convert_value",
     "function_name",
     "is_code_parameter",
+    "same_value",
     "parse_literal",
     "to_jsonable",
     "unified_diff",
@@ -44,6 +45,18 @@ def is_code_parameter(node: Node) -> bool:
     """Whether `node` holds the code of a trainable bundle (the engine marks those parameters; the
     text of a value never decides it)."""
     return isinstance(node.info, dict) and node.info.get("trainable_code") is True
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two parameter values are the same value (type included), without trusting odd __eq__."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def value_kind(node: Node) -> str:

@@ -16,7 +16,8 @@ import linecache
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -251,31 +252,35 @@ class FunModule(Module):
         inputs, call_args, call_kwargs = self._wrap_inputs(fun, args, kwargs)
         if self._shape_of(fun).is_async:
             return self._async_forward(fun, running, reads, inputs, call_args, call_kwargs)
-        tokens = (_READS.set(reads), _RUNNING.set(running | {id(self)}))
-        try:
-            output = fun(*call_args, **call_kwargs)
-        except Exception as e:
-            if not self.catch_execution_error:
-                raise
-            output = e
-        finally:
-            _READS.reset(tokens[0])
-            _RUNNING.reset(tokens[1])
+        with self._running(running, reads):
+            try:
+                output = fun(*call_args, **call_kwargs)
+            except Exception as e:
+                if not self.catch_execution_error:
+                    raise
+                output = e
         return self._wrap(output, inputs, reads, call_args, call_kwargs)
 
     async def _async_forward(self, fun: Callable[..., Any], running: frozenset[int], reads: Reads,
                              inputs: dict[str, Node], call_args: list[Any], call_kwargs: dict[str, Any]) -> Any:
+        with self._running(running, reads):
+            try:
+                output = await fun(*call_args, **call_kwargs)
+            except Exception as e:
+                if not self.catch_execution_error:
+                    raise
+                output = e
+        return self._wrap(output, inputs, reads, call_args, call_kwargs)
+
+    @contextmanager
+    def _running(self, running: frozenset[int], reads: Reads) -> Iterator[None]:
+        """While the function runs: record the nodes it reads, and mark this bundle as running."""
         tokens = (_READS.set(reads), _RUNNING.set(running | {id(self)}))
         try:
-            output = await fun(*call_args, **call_kwargs)
-        except Exception as e:
-            if not self.catch_execution_error:
-                raise
-            output = e
+            yield
         finally:
             _READS.reset(tokens[0])
             _RUNNING.reset(tokens[1])
-        return self._wrap(output, inputs, reads, call_args, call_kwargs)
 
     def _wrap_inputs(self, fun: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> tuple[dict[str, Node], list[Any], dict[str, Any]]:

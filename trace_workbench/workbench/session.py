@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trace_workbench.optimizers import OPRO, Optimizer, OptoPrime, Proposal, TextGrad
-from trace_workbench.optimizers.values import value_kind
+from trace_workbench.optimizers.values import same_value, value_kind
 from trace_workbench.trace.bundle import FunModule, function_source
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import Node, ParameterNode
@@ -92,17 +92,6 @@ def default_success(text: str, score: float | None, target: float | None = None)
     if target is not None and score is not None and score >= target:
         return True
     return bool(text) and bool(_SUCCESS.search(text)) and not _NEGATED.search(text)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 def default_history_path(notebook: str | None = None) -> Path:
@@ -268,7 +257,7 @@ class Session:
             return node
         if source is not None and source != self._sources.get(name):
             self._sources[name] = source
-            if not _same(node._data, value):
+            if not same_value(node._data, value):
                 self._person_edit(name, node, value, cell)
         return node
 
@@ -296,7 +285,7 @@ class Session:
         code = function_source(fun)[0]
         new.parameter = parameter
         self.functions[name] = new
-        if not _same(parameter._data, code):
+        if not same_value(parameter._data, code):
             self._person_edit(name, parameter, code, cell)
         return new
 
