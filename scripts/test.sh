@@ -13,5 +13,5 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 (cd js && npm ci --no-audit --no-fund --loglevel=error)
-python3 -m ruff check trace_workbench tests benchmarks
-python3 -m pytest -q "$@"
+python3 -m ruff check trace_workbench tests benchmarks notebooks
+python3 -m pytest -q --nbval-lax --nbval-current-env "$@"
