@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from trace_workbench.jupyter import show
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.protocol import GraphFeed, describe_error, parse_edit
-from trace_workbench.jupyter.widget import WorkbenchWidget, show
+from trace_workbench.jupyter.widget import WorkbenchWidget
 from trace_workbench.llm.errors import LLMConfigError, LLMRateLimitError
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import GRAPH, node

@@ -10,7 +10,7 @@ from typing import Any
 
 from trace_workbench.workbench.session import Session, get_session, set_session
 
-__all__ = ["load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["load_ipython_extension", "show", "unload_ipython_extension"]
 
 _LOADED: dict[int, Any] = {}
 
@@ -27,6 +27,14 @@ def _notebook_path(shell: Any) -> str | None:
     if not path:
         return None
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), os.path.basename(path))
+
+
+def show(output: Any = None, session: Session | None = None) -> Any:
+    """The workbench widget for an output (a cell label, a node, a scope, or None for the last traced
+    cell); needs the `jupyter` extra (anywidget), imported only now."""
+    from trace_workbench.jupyter.widget import show as show_widget
+
+    return show_widget(output, session)
 
 
 def load_ipython_extension(shell: Any) -> None:
