@@ -30,6 +30,7 @@ from trace_workbench.llm.errors import (
     LLMUnavailableError,
     ReplayMissError,
 )
+from trace_workbench.llm.program import ENV_PROGRAM_MODEL, program_llm, program_model, set_program_llm
 from trace_workbench.llm.replay import Recorder, ReplayFile
 from trace_workbench.llm.usage import PRICES, CallUsage, UsageMeter, UsageStep, UsageSummary
 
@@ -39,6 +40,7 @@ __all__ = [
     "ENV_BASE_URL",
     "ENV_CACHE",
     "ENV_MODEL",
+    "ENV_PROGRAM_MODEL",
     "ENV_RECORD",
     "ENV_REPLAY",
     "ENV_TIMEOUT",
@@ -63,5 +65,8 @@ __all__ = [
     "UsageMeter",
     "UsageStep",
     "UsageSummary",
+    "program_llm",
+    "program_model",
     "prompt_api_key",
+    "set_program_llm",
 ]

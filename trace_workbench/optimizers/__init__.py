@@ -16,6 +16,7 @@ from trace_workbench.optimizers.optimizer import (
     UnusableReplyWarning,
 )
 from trace_workbench.optimizers.optoprime import OptoPrime
+from trace_workbench.optimizers.optoprimemulti import Candidate, OptoPrimeMulti
 from trace_workbench.optimizers.proposal import ParameterChange, Proposal
 from trace_workbench.optimizers.textgrad import TextGrad
 from trace_workbench.optimizers.values import ValueConversionError
@@ -24,9 +25,11 @@ __all__ = [
     "OPRO",
     "AbstractOptimizer",
     "ApplyError",
+    "Candidate",
     "OptimizerError",
     "Optimizer",
     "OptoPrime",
+    "OptoPrimeMulti",
     "ParameterChange",
     "Proposal",
     "TextGrad",

@@ -550,3 +550,32 @@ def method_call(x: Node, method: Node, /, *args: Any, **kwargs: Any) -> MessageN
     inputs = _call_inputs("x", x, positional, keywords)
     description = f"[{name}] This calls the {name} method of x: x.{name}(*args, **kwargs)."
     return apply(name, description, inputs, getattr(x._data, name), positional, keywords)
+
+
+# -- programs that call a model --------------------------------------------------------------------
+CALL_LLM_DESCRIPTION = "[call_llm] Query the language model of system_prompt with user_prompts."
+
+
+def call_llm(system_prompt: Any, *user_prompts: Any, llm: Any = None, **kwargs: Any) -> MessageNode:
+    """Traced chat call: the prompts are the inputs (so trainable prompts get feedback), the reply text the output.
+
+    Messages are one system message then one user message per user prompt, as in Trace. ``llm`` is
+    the model to ask (a ``trace_workbench.llm.LLM`` or anything called the same way); by default the
+    program LLM of ``trace_workbench.llm.program_llm()``, metered apart from the optimizer's. Other
+    keyword arguments (temperature, max_tokens, ...) go to the request. The llm layer is imported
+    here, at the call: the one place the engine reaches up to it.
+    """
+    inputs: dict[str, Node] = {"system_prompt": system_prompt if isinstance(system_prompt, Node)
+                               else Node(system_prompt, name="system_prompt")}
+    for i, prompt in enumerate(user_prompts):
+        key = f"args_{i}"
+        inputs[key] = prompt if isinstance(prompt, Node) else Node(prompt, name=key)
+    settings = {k: v._data if isinstance(v, Node) else v for k, v in kwargs.items()}
+
+    def ask(system: Any, *users: Any) -> str:
+        from trace_workbench.llm.program import complete
+
+        messages = [{"role": "system", "content": system}] + [{"role": "user", "content": u} for u in users]
+        return complete(messages, llm=llm, **settings)
+
+    return apply("call_llm", CALL_LLM_DESCRIPTION, inputs, ask, list(inputs.values()), {})

@@ -1,0 +1,319 @@
+"""train: minibatch optimization of a Trace program over a dataset.
+
+Each step runs the forward passes of one minibatch concurrently (threads by default, or any
+concurrent.futures Executor), asks ``feedback_fn`` about every output in dataset order, gives each
+output its feedback (the optimizer reads them combined) and makes one optimizer step. Between steps
+the program is validated; the best parameters are kept (``result.restore_best()``); the run stops
+early at a target score or when a token budget is spent. With a Session, every step is a
+"trained" row of its history, carrying the full parameter values, so ``resume=True`` continues an
+interrupted run after its last completed step; an interrupt is recorded as "cancelled".
+
+Results do not depend on the number of threads: outputs, feedback and backward passes are taken in
+dataset order, and nothing is applied while forward passes run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from trace_workbench.llm.usage import UsageMeter
+from trace_workbench.optimizers.optimizer import Optimizer
+from trace_workbench.optimizers.proposal import Proposal
+from trace_workbench.optimizers.values import value_kind
+from trace_workbench.trace.nodes import Node
+from trace_workbench.train.data import Example, as_examples
+from trace_workbench.train.evaluate import evaluate, forward, value
+from trace_workbench.train.runner import run_concurrently
+from trace_workbench.workbench.history import ValueChange, decode_value, encode_value
+from trace_workbench.workbench.session import Session
+
+__all__ = ["TrainResult", "TrainStep", "as_feedback", "train"]
+
+TRAINED = "trained"
+
+
+@dataclass
+class TrainStep:
+    """One optimizer step: where in the data, the batch's score (before the step), validation after it."""
+
+    step: int
+    epoch: int
+    batch: int
+    score: float | None
+    validation: float | None
+    tokens: int
+    changed: list[str]
+    proposal: Proposal | None = None
+    history_step: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """What a run did: its steps, why it stopped, the best score and the parameters that reached it."""
+
+    steps: list[TrainStep]
+    stopped: str
+    best_score: float | None
+    best_parameters: dict[str, Any]
+    tokens: int
+    optimizer: Optimizer = field(repr=False)
+
+    def restore_best(self) -> dict[str, Any]:
+        """Set the parameters back to the best values seen (the optimizer can revert this); returns them."""
+        by_name = self.optimizer.parameters_by_name
+        update = {by_name[name]: v for name, v in self.best_parameters.items()
+                  if name in by_name and by_name[name]._data != v}
+        if update:
+            self.optimizer.update(update)
+        return dict(self.best_parameters)
+
+
+def as_feedback(result: Any) -> tuple[str, float | None]:
+    """A feedback function's result as (text, score): a text, a score, a bool, or a (text, score) pair either way."""
+    if isinstance(result, Node):
+        result = result._data
+    if isinstance(result, bool):
+        return ("Correct" if result else "Incorrect"), float(result)
+    if isinstance(result, (int, float)):
+        return f"Score: {result}", float(result)
+    if isinstance(result, str):
+        return result, None
+    if isinstance(result, tuple) and len(result) == 2:
+        first, second = result
+        if isinstance(first, (int, float)) and not isinstance(first, bool) and isinstance(second, str):
+            first, second = second, first
+        return str(first), None if second is None else float(second)
+    raise TypeError(f"a feedback function must return a text, a score or a (text, score) pair, not {result!r}")
+
+
+def _mean(scores: Iterable[float | None]) -> float | None:
+    known = [s for s in scores if s is not None and not math.isnan(s)]
+    return sum(known) / len(known) if known else None
+
+
+class _Tokens:
+    """Tokens recorded by some meters since the run started (a meter under another listed one counts once)."""
+
+    def __init__(self, meters: Iterable[UsageMeter], before: int = 0) -> None:
+        unique = {id(m): m for m in meters if m is not None}
+        self.meters = [m for m in unique.values() if not self._under(m, unique)]
+        self.offsets = {id(m): len(m.calls) for m in self.meters}
+        self.before = before
+
+    @staticmethod
+    def _under(meter: UsageMeter, others: dict[int, UsageMeter]) -> bool:
+        parent = meter.parent
+        while parent is not None:
+            if id(parent) in others:
+                return True
+            parent = parent.parent
+        return False
+
+    def used(self) -> int:
+        return self.before + sum(c.total_tokens for m in self.meters for c in m.calls[self.offsets[id(m)]:])
+
+
+def _default_meters(optimizer: Optimizer) -> list[UsageMeter]:
+    from trace_workbench.llm.program import program_llm
+
+    meters = [program_llm().meter]
+    meter = getattr(getattr(optimizer, "llm", None), "meter", None)
+    if isinstance(meter, UsageMeter):
+        meters.append(meter)
+    return meters
+
+
+def _last_state(session: Session, run: str) -> dict[str, Any] | None:
+    """The state saved with the last completed step of `run` in the session's history, if any."""
+    for row in reversed(session.steps()):
+        state = (row.proposal or {}).get("train") if row.decision == TRAINED else None
+        if isinstance(state, dict) and state.get("run") == run:
+            return state
+    return None
+
+
+def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
+          feedback_fn: Callable[[Any, Any], Any], *, batch_size: int = 4, epochs: int = 1,
+          num_threads: int | None = None, executor: Executor | None = None, validation: Any = None,
+          metric: Callable[[Any, Any], float] | None = None, target: float | None = None,
+          token_budget: int | None = None, session: Session | None = None, resume: bool = False,
+          run: str = "train", min_score: float = 0.0, meters: Iterable[UsageMeter] | None = None,
+          progress: bool = True) -> TrainResult:
+    """Optimize `program`'s parameters (those of `optimizer`) over `dataset`; see the module's notes.
+
+    feedback_fn(output value, info) returns a text, a score, or (text, score). validation: a dataset
+    scored after each step with `metric(output value, info)` (default: feedback_fn's score); its
+    mean is the score that picks the best parameters and meets `target`, else the batch's mean
+    training score is. token_budget counts the tokens of `meters` (default: the program LLM's and
+    the optimizer's). A failed forward pass gets its error as feedback and `min_score`.
+    resume=True (needs `session`) continues the run named `run` after its last recorded step.
+    """
+    if batch_size < 1 or epochs < 1:
+        raise ValueError(f"batch_size and epochs must be at least 1, got {batch_size} and {epochs}")
+    if resume and session is None:
+        raise ValueError("resume=True reads the last completed step from a Session's history: pass session=")
+    examples = as_examples(dataset)
+    batches = [examples[i:i + batch_size] for i in range(0, len(examples), batch_size)]
+    total = epochs * len(batches)
+    by_name = optimizer.parameters_by_name
+
+    def snapshot() -> dict[str, Any]:
+        return {name: p._data for name, p in by_name.items()}
+
+    def score_of(output: Any, info: Any) -> float:
+        score = as_feedback(feedback_fn(output, info))[1]
+        return min_score if score is None else score
+
+    def validate() -> float | None:
+        if validation is None:
+            return None
+        return evaluate(program, validation, metric or score_of, num_threads=num_threads, executor=executor,
+                        min_score=min_score).mean
+
+    start, tokens_before, stopped = 0, 0, None
+    best_score: float | None = None
+    best_parameters = snapshot()
+    if resume:
+        state = _last_state(session, run)
+        if state is not None:
+            start, tokens_before, stopped = state["next"], state["tokens"], state.get("stopped")
+            saved = {name: decode_value(text) for name, text in state["parameters"].items()}
+            if set(saved) != set(by_name):
+                raise ValueError(f"cannot resume run {run!r}: its history has parameters {sorted(saved)}, the "
+                                 f"optimizer has {sorted(by_name)} (names come from the order nodes are made)")
+            update = {by_name[n]: v for n, v in saved.items() if n in by_name and by_name[n]._data != v}
+            if update:
+                optimizer.update(update)
+            best_score = state.get("best_score")
+            best_parameters = {name: decode_value(text) for name, text in state["best_parameters"].items()}
+    tokens = _Tokens(meters if meters is not None else _default_meters(optimizer), tokens_before)
+    steps: list[TrainStep] = []
+
+    def reached(score: float | None) -> bool:
+        return target is not None and score is not None and score >= target
+
+    if validation is not None and start == 0:
+        best_score = validate()
+        if reached(best_score):
+            stopped = "target"
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, initial=min(start, total), desc=f"train {run}", unit="step")
+    started = time.perf_counter()
+    index = start
+    try:
+        while stopped is None and index < total:
+            epoch, number = divmod(index, len(batches))
+            step = _one_step(program, batches[number], optimizer, feedback_fn, num_threads, executor, min_score)
+            if validation is None:
+                if step.score is not None and (best_score is None or step.score > best_score):
+                    best_score, best_parameters = step.score, step.before
+                if reached(step.score):
+                    stopped = "target"
+                    break
+            step.apply(optimizer)
+            try:
+                val = validate()
+                if val is not None and (best_score is None or val > best_score):
+                    best_score, best_parameters = val, snapshot()
+                used = tokens.used()
+                if reached(val):
+                    stopped = "target"
+                elif token_budget is not None and used >= token_budget:
+                    stopped = "token budget"
+                elif index + 1 == total:
+                    stopped = "completed"
+                record = TrainStep(step=index + 1, epoch=epoch, batch=number, score=step.score, validation=val,
+                                   tokens=used, changed=step.changed, proposal=step.proposal)
+                if session is not None:
+                    state = {"run": run, "next": index + 1, "tokens": used, "stopped": stopped,
+                             "epoch": epoch, "batch": number, "best_score": best_score,
+                             "parameters": {n: encode_value(v) for n, v in snapshot().items()},
+                             "best_parameters": {n: encode_value(v) for n, v in best_parameters.items()}}
+                    record.history_step = session.history.record(
+                        TRAINED, step.changed, feedback=step.feedback, score=val if val is not None else step.score,
+                        optimizer=type(optimizer).__name__,
+                        proposal={**(step.proposal.to_dict() if step.proposal else {}), "train": state},
+                        usage={"total_tokens": used}, note=f"{run}: step {index + 1}/{total}, epoch {epoch + 1}",
+                        changes=step.value_changes(by_name))
+            except BaseException:
+                step.undo(optimizer)
+                raise
+            steps.append(record)
+            index += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(step=index, score=_shown(val if val is not None else step.score), tokens=used)
+    except KeyboardInterrupt:
+        if session is not None:
+            session.history.record("cancelled", note=f"{run}: training interrupted at step {index + 1}/{total} after "
+                                   f"{time.perf_counter() - started:.1f} s; completed steps are kept, resume=True "
+                                   "continues")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return TrainResult(steps=steps, stopped=stopped or "completed", best_score=best_score,
+                       best_parameters=best_parameters, tokens=tokens.used(), optimizer=optimizer)
+
+
+def _shown(score: float | None) -> str:
+    return "-" if score is None else f"{score:.3f}"
+
+
+@dataclass
+class _Step:
+    """A minibatch's forward passes and feedback, then the optimizer step made from them."""
+
+    before: dict[str, Any]
+    feedback: str
+    score: float | None
+    outputs: list[tuple[Any, str]]
+    proposal: Proposal | None = None
+    changed: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    def apply(self, optimizer: Optimizer) -> None:
+        """Give each output its feedback and make one step from them all (applied at once)."""
+        optimizer.zero_feedback()
+        for output, text in self.outputs:
+            optimizer.backward(output, text)
+        self.proposal = optimizer.step()
+        self.changed = [n for n in self.proposal.changes if optimizer.parameter(n)._data != self.before[n]]
+        self.applied = bool(self.changed)
+
+    def undo(self, optimizer: Optimizer) -> None:
+        """Revert this step's change (it was interrupted before being recorded)."""
+        if self.applied:
+            optimizer.revert()
+            self.applied = False
+
+    def value_changes(self, by_name: dict[str, Any]) -> list[ValueChange]:
+        return [ValueChange(n, value_kind(by_name[n]), self.before[n], by_name[n]._data) for n in self.changed]
+
+
+def _one_step(program: Callable[[Any], Any], batch: list[Example], optimizer: Optimizer,
+              feedback_fn: Callable[[Any, Any], Any], num_threads: int | None, executor: Executor | None,
+              min_score: float) -> _Step:
+    """Run the batch's forward passes concurrently and ask for feedback on each, in dataset order."""
+    before = {name: p._data for name, p in optimizer.parameters_by_name.items()}
+    results = run_concurrently(lambda ex: forward(program, ex), batch, num_threads=num_threads, executor=executor)
+    outputs: list[tuple[Any, str]] = []
+    scores: list[float | None] = []
+    for (output, error), example in zip(results, batch, strict=True):
+        if error is not None:
+            text, score = error, min_score
+        else:
+            text, score = as_feedback(feedback_fn(value(output), example.info))
+        outputs.append((output, text))
+        scores.append(score)
+    combined = "\n".join(f"[{i}] {text}" for i, (_, text) in enumerate(outputs))
+    return _Step(before=before, feedback=combined, score=_mean(scores), outputs=outputs)
