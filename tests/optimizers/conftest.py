@@ -9,21 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.llm.conftest import ENV_NAMES
 from trace_workbench.llm import LLM
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import GRAPH
-
-ENV_NAMES = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID",
-    "TRACE_WORKBENCH_MODEL",
-    "TRACE_WORKBENCH_TIMEOUT",
-    "TRACE_WORKBENCH_CACHE",
-    "TRACE_WORKBENCH_REPLAY",
-    "TRACE_WORKBENCH_RECORD",
-)
 
 
 @pytest.fixture(autouse=True)
