@@ -216,6 +216,9 @@ function render({ model, el }) {
     placeholder: "What should change? e.g. “too long, answer in one sentence”", "aria-label": "Feedback" });
   const score = h(doc, "input", { className: "tw-score", type: "number", step: "any", placeholder: "score",
     "aria-label": "Score (optional)" });
+  const candidateCount = h(doc, "input", { className: "tw-candidates", type: "number", min: "1", max: "10", step: "1",
+    value: "1", title: "How many alternative proposals to ask for (1: one proposal)",
+    "aria-label": "Number of candidate proposals" });
   const proposeButton = h(doc, "button", { className: "tw-propose tw-primary" }, "Propose");
   const stopButton = h(doc, "button", { className: "tw-stop", hidden: true, title: "Cancel this proposal" }, "Stop");
   stopButton.addEventListener("click", () => send({ type: "stop" }));
@@ -224,7 +227,8 @@ function render({ model, el }) {
   const propose = () => {
     const text = feedbackText.value.trim();
     const value = score.value.trim();
-    send({ type: "propose", text, score: value === "" ? null : Number(value) });
+    const candidates = Math.max(1, Math.round(Number(candidateCount.value) || 1));
+    send({ type: "propose", text, score: value === "" ? null : Number(value), candidates });
   };
   proposeButton.addEventListener("click", propose);
   feedbackText.addEventListener("keydown", (event) => {
@@ -236,7 +240,8 @@ function render({ model, el }) {
   });
   const feedbackBox = h(doc, "div", { className: "tw-feedback-box" },
     h(doc, "label", { className: "tw-section-title" }, "Feedback"),
-    h(doc, "div", { className: "tw-feedback-row" }, feedbackText, score, proposeButton, stopButton),
+    h(doc, "div", { className: "tw-feedback-row" }, feedbackText, score, candidateCount, proposeButton,
+      stopButton),
     usageLine, error);
   const proposalBox = h(doc, "div", { className: "tw-proposal" });
   const acceptedBox = h(doc, "div", { className: "tw-accepted" });
@@ -269,41 +274,42 @@ function render({ model, el }) {
     usageLine.textContent = usageText(model.get("usage")) ? `Last proposal used ${usageText(model.get("usage"))}.` : "";
   }
 
-  function renderProposal() {
-    const proposal = model.get("proposal") || {};
-    proposalBox.replaceChildren();
-    const changes = proposal.changes || [];
-    if (!changes.length && !proposal.reasoning && !Object.keys(proposal.rejected || {}).length) return;
-    proposalBox.append(h(doc, "div", { className: "tw-section-title" },
-      `Proposal from ${proposal.optimizer || "the optimizer"}`));
-    if (proposal.reasoning) {
-      proposalBox.append(h(doc, "div", { className: "tw-reasoning" }, h(doc, "strong", {}, "Reasoning: "),
-        proposal.reasoning));
+  // One proposal (or one candidate of several): reasoning, a card per parameter (diff, accept/reject,
+  // editable value), and the actions; `candidate` is its index among the candidates, or null.
+  function optionElements(option, candidate) {
+    const elements = [];
+    const changes = option.changes || [];
+    if (option.reasoning) {
+      elements.push(h(doc, "div", { className: "tw-reasoning" }, h(doc, "strong", {}, "Reasoning: "),
+        option.reasoning));
     }
     const choices = new Map();
     const edits = new Map();
+    const group = `tw-${model.get("label")}-${candidate ?? "p"}`;
     for (const change of changes) {
       const editor = h(doc, "textarea", { className: "tw-edit", rows: String(Math.min(12,
         change.new_text.split("\n").length + 1)), "aria-label": `Proposed value of ${change.name} (editable)` });
       editor.value = change.new_text;
       edits.set(change.key, editor);
-      const accept = h(doc, "input", { type: "radio", name: `tw-${model.get("label")}-${change.key}`, value: "accept",
+      const accept = h(doc, "input", { type: "radio", name: `${group}-${change.key}`, value: "accept",
         checked: true, "aria-label": `Accept ${change.name}` });
-      const reject = h(doc, "input", { type: "radio", name: `tw-${model.get("label")}-${change.key}`, value: "reject",
+      const reject = h(doc, "input", { type: "radio", name: `${group}-${change.key}`, value: "reject",
         "aria-label": `Reject ${change.name}` });
       choices.set(change.key, accept);
-      const card = h(doc, "div", { className: "tw-change", "data-name": change.name },
+      elements.push(h(doc, "div", { className: "tw-change", "data-name": change.name },
         h(doc, "div", { className: "tw-change-title" }, h(doc, "strong", {}, change.name),
           ` (${change.kind})`,
           h(doc, "label", { className: "tw-choice" }, accept, " accept"),
           h(doc, "label", { className: "tw-choice" }, reject, " reject")),
         diffTable(doc, change.old_text, change.new_text),
         change.reasoning ? h(doc, "div", { className: "tw-reasoning" }, change.reasoning) : null,
-        h(doc, "details", { className: "tw-edit-box" }, h(doc, "summary", {}, "Edit the proposed value"), editor));
-      proposalBox.append(card);
+        h(doc, "details", { className: "tw-edit-box" }, h(doc, "summary", {}, "Edit the proposed value"), editor)));
     }
-    for (const [name, why] of Object.entries(proposal.rejected || {})) {
-      proposalBox.append(h(doc, "div", { className: "tw-unusable" }, `Not usable, ${name}: ${why}`));
+    if (candidate !== null && option.error) {
+      elements.push(h(doc, "div", { className: "tw-unusable" }, `This candidate could not be used: ${option.error}`));
+    }
+    for (const [name, why] of Object.entries(option.rejected || {})) {
+      elements.push(h(doc, "div", { className: "tw-unusable" }, `Not usable, ${name}: ${why}`));
     }
     const decide = (mode) => {
       const chosen = mode === "all" ? changes : changes.filter((c) => choices.get(c.key).checked);
@@ -316,17 +322,60 @@ function render({ model, el }) {
         const text = edits.get(c.key).value;
         if (text !== c.new_text) editsOut[c.key] = text;
       }
-      send({ type: "accept", names: chosen.map((c) => c.key), edits: editsOut });
+      const message = { type: "accept", names: chosen.map((c) => c.key), edits: editsOut };
+      if (candidate !== null) message.candidate = candidate;
+      send(message);
     };
     if (changes.length) {
-      proposalBox.append(h(doc, "div", { className: "tw-actions" },
-        h(doc, "button", { className: "tw-accept-all tw-primary", onclick: () => decide("all") }, "Accept all"),
+      elements.push(h(doc, "div", { className: "tw-actions" },
+        h(doc, "button", { className: "tw-accept-all tw-primary", onclick: () => decide("all") },
+          candidate === null ? "Accept all" : `Accept candidate ${candidate}`),
         changes.length > 1 ? h(doc, "button", { className: "tw-apply-choices", onclick: () => decide("chosen") },
           "Apply choices") : null,
         h(doc, "button", { className: "tw-reject-all", onclick: () => send({ type: "reject", reason: null }) },
-          "Reject")));
+          candidate === null ? "Reject" : "Reject all candidates")));
     }
-    renderStatus();
+    return elements;
+  }
+
+  function candidateLabel(option, chosen) {
+    const score = typeof option.score === "number" ? ` · score ${option.score}` : "";
+    const short = (c) => (c.new_text.includes("\n") || c.new_text.length > 24 ? c.name : `${c.name} = ${c.new_text}`);
+    const changed = option.changes.length ? option.changes.map(short).join(", ") : "no change";
+    return `Candidate ${option.index}${score}${option.index === chosen ? " (default)" : ""} · ${changed}`;
+  }
+
+  function renderProposal() {
+    const proposal = model.get("proposal") || {};
+    proposalBox.replaceChildren();
+    const candidates = proposal.candidates || [];
+    const usable = (option) => (option.changes || []).length || option.reasoning
+      || Object.keys(option.rejected || {}).length;
+    if (!candidates.length && !usable(proposal)) return;
+    const from = proposal.optimizer || "the optimizer";
+    if (!candidates.length) {
+      proposalBox.append(h(doc, "div", { className: "tw-section-title" }, `Proposal from ${from}`),
+        ...optionElements(proposal, null));
+      renderStatus();
+      return;
+    }
+    // Several candidates: one tab each (its score and what it changes), the picked one's diffs below.
+    const panel = h(doc, "div", { className: "tw-candidate-panel", role: "tabpanel" });
+    const tabs = candidates.map((option) => h(doc, "button", { className: "tw-candidate-tab", role: "tab",
+      "data-index": String(option.index), onclick: () => pick(option.index) }, candidateLabel(option, proposal.chosen)));
+    const pick = (index) => {
+      tabs.forEach((tab, i) => tab.setAttribute("aria-selected", String(candidates[i].index === index)));
+      const option = candidates.find((c) => c.index === index);
+      panel.replaceChildren(option.evaluation_error
+        ? h(doc, "div", { className: "tw-unusable" }, `Not scored: ${option.evaluation_error}`) : "",
+      ...optionElements(option, index));
+      panel.setAttribute("aria-label", `Candidate ${index}`);
+      renderStatus();
+    };
+    proposalBox.append(h(doc, "div", { className: "tw-section-title" },
+      `${candidates.length} candidates from ${from}: pick one (or parts of one) and accept it`),
+    h(doc, "div", { className: "tw-candidate-tabs", role: "tablist" }, tabs), panel);
+    pick(proposal.chosen ?? candidates[0].index);
   }
 
   function renderAccepted() {

@@ -80,6 +80,10 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
             "%load_ext trace_workbench",
             '%%trace --train prompt --name poem\nprompt = "Write a poem"\nrequest = prompt + ", please"\nrequest',
             'print("PROMPT=" + prompt)'),
+        "candidates.ipynb": notebook(
+            "%load_ext trace_workbench",
+            '%%trace --train tone --name pick\ntone = "calm"\ntone + "!"',
+            'print("TONE=" + tone)'),
         "big.ipynb": notebook(
             "%load_ext trace_workbench",
             "%%trace --train a --name big\na = 1\nx = 0\nfor i in range(600):\n    x = x + a\nx"),

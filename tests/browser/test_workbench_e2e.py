@@ -9,6 +9,8 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
+from trace_workbench.testing import ChatServer
+
 from .conftest import ARTIFACTS, PROPOSED, Lab
 
 KERNEL_IDLE = """() => {
@@ -130,3 +132,34 @@ def test_a_big_graph_stays_usable(page: Any, lab: Lab) -> None:
     widget.locator(".tw-find").press("Enter")
     widget.locator(".tw-node-title:has-text('a:0')").wait_for()
     assert "trainable" in widget.locator(".tw-details").inner_text()
+
+
+def test_choose_among_candidates_in_jupyterlab(page: Any, lab: Lab, chat_server: ChatServer) -> None:
+    open_notebook(page, lab, "candidates.ipynb")
+    run_all(page)
+    widget = page.locator(".tw-root")
+    widget.wait_for(timeout=90_000)
+    page.wait_for_selector(".tw-output code:has-text('calm!')")
+    chat_server.add_replies(*(json.dumps({"reasoning": f"Option {tone}.", "answer": "", "suggestion": {"tone0": tone}})
+                              for tone in ("cheerful", "solemn", "curious")))
+    widget.locator(".tw-feedback").fill("more feeling")
+    widget.locator(".tw-candidates").fill("3")
+    widget.locator(".tw-propose").click()
+    tabs = widget.locator(".tw-candidate-tab")
+    tabs.nth(2).wait_for(timeout=60_000)
+    assert tabs.count() == 3 and tabs.nth(2).inner_text() == "Candidate 2 (default) · tone = curious"
+    assert tabs.nth(2).get_attribute("aria-selected") == "true"
+    assert "curious" in widget.locator(".tw-candidate-panel .tw-word-add").inner_text()
+    tabs.nth(0).click()
+    assert tabs.nth(0).get_attribute("aria-selected") == "true"
+    panel = widget.locator(".tw-candidate-panel")
+    assert "Option cheerful." in panel.locator(".tw-reasoning").inner_text()
+    assert "cheerful" in panel.locator(".tw-word-add").inner_text()
+    widget.screenshot(path=str(ARTIFACTS / "workbench-candidates.png"))
+    panel.locator(".tw-accept-all").click()
+    widget.locator(".tw-accepted pre:has-text('cheerful')").wait_for()
+    run_cell(page, 2)
+    cell_output(page, 2).locator("text=TONE=cheerful").wait_for()
+    widget.locator(".tw-history summary").click()
+    widget.locator(".tw-step-accepted").wait_for()
+    only_local_requests(page, lab)

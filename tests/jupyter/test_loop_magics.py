@@ -166,3 +166,43 @@ def test_an_interrupt_during_propose_cancels_cleanly(shell, server: ChatServer, 
     assert get_session().pending is None and shell.user_ns["prompt"] == "Write a poem"
     assert get_session().history.steps()[-1].decision == "cancelled"
     assert result is not None
+
+
+def test_propose_candidates_and_accept_one(shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"prompt0": "Write a haiku"}, reasoning="Haiku."),
+                       reply({"prompt0": "Write a limerick", "n0": 5}, reasoning="Limerick."))
+    run(shell, CELL)
+    run(shell, "%trace_feedback make it funny")
+    assert run(shell, "%trace_propose --candidates 2").success
+    shown = output_of(capsys)
+    assert server.completion_requests[0].body["n"] == 2
+    assert "2 candidates" in shown and "=== Candidate 0\n" in shown
+    assert "=== Candidate 1 (the default choice)" in shown
+    first, second = shown.split("=== Candidate 0")[1].split("=== Candidate 1")
+    assert "Haiku." in first and "+Write a haiku" in first and "--- n" not in first
+    assert "Limerick." in second and "+Write a limerick" in second and "+5" in second
+    assert "%trace_accept --candidate K" in shown
+    assert shell.user_ns["prompt"] == "Write a poem"  # nothing changes before accepting
+    for line, message in (("%trace_accept --candidate 2", "no candidate 2: choose one of 0 to 1"),
+                          ("%trace_accept --candidate -1", "no candidate -1")):
+        assert not run(shell, line).success
+        assert message in output_of(capsys)
+    assert run(shell, "%trace_accept --candidate 1 n").success
+    assert "Accepted (candidate 1): n = 5" in output_of(capsys)
+    assert shell.user_ns["n"] == 5 and shell.user_ns["prompt"] == "Write a poem"
+    step = get_session().history.steps()[-1]
+    assert step.names == ["n"] and step.note == "candidate 1 of 2" and len(step.proposal["candidates"]) == 2
+
+
+def test_candidate_options_that_cannot_be_met(shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"n0": 3}))
+    run(shell, CELL)
+    run(shell, "%trace_feedback three lines")
+    assert not run(shell, "%trace_propose --candidates 0").success
+    assert "candidates must be at least 1" in output_of(capsys)
+    assert run(shell, "%trace_propose").success
+    output_of(capsys)
+    assert not run(shell, "%trace_accept --candidate 0").success
+    shown = output_of(capsys)
+    assert "UsageError" in shown and "%trace_propose --candidates N" in shown
+    assert shell.user_ns["n"] == 2

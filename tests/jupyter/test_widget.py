@@ -315,3 +315,49 @@ def test_parse_edit_and_error_words() -> None:
         parse_edit("list", "[1, 2", [1])
     assert describe_error(LLMConfigError("no model configured")).startswith("No model is configured")
     assert "Wait a minute" in describe_error(LLMRateLimitError("429"), "http://h/v1")
+
+
+def test_propose_candidates_then_accept_part_of_one(session: Session, cells: TracedCells, server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Write a haiku"}, reasoning="Haiku."),
+                       reply({"prompt0": "Write a limerick", "n0": 5}, reasoning="Limerick."),
+                       "not JSON")
+    run_cell(cells)
+    widget = WorkbenchWidget(session, "1")
+    wired(widget)
+    widget._on_msg(widget, {"type": "propose", "text": "funnier", "score": 0.5, "candidates": 3}, [])
+    wait_idle(widget)
+    assert widget.error == "" and server.completion_requests[0].body["n"] == 3
+    state = widget.proposal
+    assert [c["index"] for c in state["candidates"]] == [0, 1, 2] and state["chosen"] == 2
+    first, second, third = state["candidates"]
+    assert [(c["name"], c["new_text"]) for c in first["changes"]] == [("prompt", "Write a haiku")]
+    assert first["reasoning"] == "Haiku." and first["score"] is None
+    assert {c["name"]: c["new_text"] for c in second["changes"]} == {"prompt": "Write a limerick", "n": "5"}
+    assert third["changes"] == [] and third["error"]
+    assert session.parameters["prompt"]._data == "Write a poem"  # proposing changes nothing
+    widget._on_msg(widget, {"type": "accept", "names": ["n0"], "edits": {"n0": "7"}, "candidate": 0}, [])
+    assert "not in this proposal" in widget.error and session.parameters["n"]._data == 2
+    widget._on_msg(widget, {"type": "accept", "names": ["n0", "prompt0"], "edits": {"n0": "6"}, "candidate": 1}, [])
+    assert widget.error == "" and widget.proposal == {}
+    assert (session.parameters["prompt"]._data, session.parameters["n"]._data) == ("Write a limerick", 6)
+    step = session.steps()[-1]
+    assert step.note == "candidate 1 of 3" and step.proposal["index"] == 1 and len(step.proposal["candidates"]) == 3
+    assert widget.history[-1]["note"] == "candidate 1 of 3"
+    widget.close()
+
+
+def test_a_plain_propose_has_no_candidates_and_a_bad_candidate_is_reported(session: Session, cells: TracedCells,
+                                                                           server: ChatServer) -> None:
+    server.add_replies(reply({"n0": 3}))
+    run_cell(cells)
+    widget = WorkbenchWidget(session, "1")
+    wired(widget)
+    widget._on_msg(widget, {"type": "propose", "text": "three", "score": None, "candidates": 1}, [])
+    wait_idle(widget)
+    assert widget.proposal["candidates"] == [] and widget.proposal["chosen"] is None
+    assert "n" not in server.completion_requests[0].body
+    widget._on_msg(widget, {"type": "accept", "names": None, "edits": {}, "candidate": 1}, [])
+    assert "has no candidates" in widget.error and session.parameters["n"]._data == 2
+    widget._on_msg(widget, {"type": "accept", "names": None, "edits": {}}, [])
+    assert widget.error == "" and session.parameters["n"]._data == 3
+    widget.close()

@@ -186,3 +186,80 @@ def test_an_interrupt_inside_the_optimize_loop_keeps_only_whole_steps(server: Ch
         session.optimize(feedback, steps=5, rerun=lambda: make(session))
     assert session.parameters["n"].data == 2 and session.pending is None
     assert [s.decision for s in session.history.steps()] == ["optimized", "cancelled"]
+
+
+def test_candidates_are_proposed_together_and_none_is_applied_until_one_is_accepted(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi"}, reasoning="Short."), reply({"n0": 2}, reasoning="Twice."),
+                       reply({"prompt0": "Hey", "n0": 3}, reasoning="Both."))
+    session = Session()
+    make(session)
+    session.feedback("1", "better greeting", score=0.1)
+    proposal = session.propose(candidates=3)
+    assert len(server.completion_requests) == 1 and server.completion_requests[0].body["n"] == 3
+    assert [c.index for c in session.candidates] == [0, 1, 2] and proposal is session.candidates[-1]
+    assert [c.reasoning for c in session.candidates] == ["Short.", "Twice.", "Both."]
+    assert session.candidates[0].changes["prompt0"].diff.count("Hello") == 1  # a diff against the current value
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 1)
+    with pytest.raises(SessionError, match="no candidate 3: choose one of 0 to 2"):
+        session.accept(candidate=3)
+    assert session.accept(candidate=1) == {"n": 2}
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 2)
+    step = session.history.steps()[-1]
+    assert step.decision == "accepted" and step.note == "candidate 1 of 3" and step.score == 0.1
+    assert step.proposal["index"] == 1 and step.proposal["reasoning"] == "Twice."
+    assert [c["reasoning"] for c in step.proposal["candidates"]] == ["Short.", "Twice.", "Both."]
+    assert session.candidates == [] and session.pending is None
+
+
+def test_part_of_a_candidate_with_an_edit_and_the_evaluators_scores(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi", "n0": 2}), reply({"prompt0": "Hey", "n0": 3}))
+    session = Session()
+    output = make(session)
+    session.feedback(None, "shorter greeting")
+    tried: list[str] = []
+
+    def evaluator() -> float:
+        tried.append(session.parameters["prompt"].data)
+        return -len(session.parameters["prompt"].data) - session.parameters["n"].data
+
+    proposal = session.propose(candidates=2, evaluator=evaluator)
+    assert tried == ["Hi", "Hey"] and [c.score for c in session.candidates] == [-4.0, -6.0]
+    assert proposal.index == 0 and session.parameters["prompt"].data == "Hello"  # tried, then put back
+    assert session.accept(["prompt"], edits={"prompt": "Yo"}, candidate=1) == {"prompt": "Yo"}
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Yo", 1)
+    assert output.data == "Hello world"  # the output is only recomputed when its cell runs again
+    step = session.history.steps()[-1]
+    assert step.names == ["prompt"] and step.proposal["index"] == 1
+    assert [c["score"] for c in step.proposal["candidates"]] == [-4.0, -6.0]
+
+
+def test_candidate_requests_that_cannot_be_met(server: ChatServer) -> None:
+    server.add_replies(reply({"n0": 2}))
+    session = Session()
+    make(session)
+    session.feedback(None, "twice")
+    with pytest.raises(SessionError, match="at least 1"):
+        session.propose(candidates=0)
+    with pytest.raises(SessionError, match="ask for two or more"):
+        session.propose(evaluator=lambda: 1.0)
+    session.propose(candidates=1)  # one candidate is a plain proposal
+    assert session.candidates == [] and "n" not in server.completion_requests[0].body
+    with pytest.raises(SessionError, match="no candidates: ask for several"):
+        session.accept(candidate=0)
+    assert session.accept() == {"n": 2}
+    assert session.history.steps()[-1].note is None
+
+
+def test_rejecting_candidates_refuses_them_all_and_the_optimizers_remember(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi"}), reply({"n0": 2}))
+    session = Session(memory_size=5)
+    make(session)
+    session.feedback(None, "better")
+    session.propose(candidates=2)
+    step = session.history.step(session.reject("neither"))
+    assert step.decision == "rejected" and step.names == ["prompt", "n"] and step.note == "neither"
+    assert len(step.proposal["candidates"]) == 2
+    for optimizer in (session.optimizer, session.candidate_optimizer):
+        refused = [variables for variables, said in optimizer.memory if "rejected by a person: neither" in said]
+        assert [{name: value for name, (value, _) in v.items()} for v in refused] == [{"prompt0": "Hi"}, {"n0": 2}]
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 1)

@@ -22,7 +22,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.rewrite import RewriteError
-from trace_workbench.optimizers import ApplyError, OptimizerError, Proposal
+from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
 __all__ = ["CellSyntaxError", "TraceMagics", "install_syntax_error_display"]
@@ -91,8 +91,42 @@ def _user_frames(tb: TracebackType | None) -> TracebackType | None:
 
 
 def _show_proposal(proposal: Proposal, name_of: Callable[[str], str]) -> str:
-    """The proposal as text: each parameter's diff with its reasoning, then what could not be used."""
+    """The proposal as text: each parameter's diff with its reasoning, then what could not be used.
+
+    A proposal with candidates is shown candidate by candidate (index, score, reasoning, diffs).
+    """
+    if isinstance(proposal, Candidate) and proposal.candidates:
+        return _show_candidates(proposal, name_of)
     lines = [f"{proposal.optimizer} proposal (step {proposal.step})"]
+    lines += _proposal_body(proposal, name_of)
+    if proposal.usage is not None:
+        lines += ["", f"Tokens: {proposal.usage.total_tokens}"]
+    if proposal.changes:
+        lines += ["", "%trace_accept [names] applies it, %trace_reject refuses it."]
+    return "\n".join(lines)
+
+
+def _show_candidates(chosen: Candidate, name_of: Callable[[str], str]) -> str:
+    """Every candidate of a proposal: a header (index, score, the default mark) and its body."""
+    count = len(chosen.candidates)
+    lines = [f"{chosen.optimizer} proposal (step {chosen.step}): {count} candidates"]
+    for candidate in chosen.candidates:
+        score = "" if candidate.score is None else f", score {candidate.score:g}"
+        default = " (the default choice)" if candidate.index == chosen.index else ""
+        lines += ["", f"=== Candidate {candidate.index}{score}{default}"]
+        if candidate.evaluation_error:
+            lines.append(f"Not scored: {candidate.evaluation_error}")
+        lines += textwrap.indent("\n".join(_proposal_body(candidate, name_of)), "  ").splitlines()
+    if chosen.usage is not None:
+        lines += ["", f"Tokens: {chosen.usage.total_tokens}"]
+    lines += ["", f"%trace_accept --candidate K [names] applies candidate K (0 to {count - 1}; default "
+                  f"{chosen.index}), %trace_reject refuses them all."]
+    return "\n".join(lines)
+
+
+def _proposal_body(proposal: Proposal, name_of: Callable[[str], str]) -> list[str]:
+    """The lines of one proposal (or candidate): error, reasoning, each parameter's diff, unusable parts."""
+    lines: list[str] = []
     if proposal.error:
         lines.append(f"The reply could not be used: {proposal.error}")
     if not proposal.changes and not proposal.error:
@@ -106,11 +140,7 @@ def _show_proposal(proposal: Proposal, name_of: Callable[[str], str]) -> str:
             lines.append(textwrap.indent(f"Why: {change.reasoning.strip()}", "  "))
     for py_name, why in proposal.rejected.items():
         lines.append(f"Not usable, {name_of(py_name)}: {why}")
-    if proposal.usage is not None:
-        lines += ["", f"Tokens: {proposal.usage.total_tokens}"]
-    if proposal.changes:
-        lines += ["", "%trace_accept [names] applies it, %trace_reject refuses it."]
-    return "\n".join(lines)
+    return lines
 
 
 def _values_text(values: dict[str, Any]) -> str:
@@ -223,24 +253,30 @@ class TraceMagics(Magics):
         print(f"Feedback given to cell {label}. %trace_propose asks for a change.")
 
     @magic_arguments()
+    @argument("--candidates", "-c", type=int, metavar="N",
+              help="Ask for N alternative proposals at once (OptoPrimeMulti, one request with N choices) "
+                   "and show them all; %%trace_accept --candidate K takes one.")
     @line_magic
     def trace_propose(self, line: str) -> None:
         """Ask the optimizer for new values; prints each parameter's diff and the reasoning. Nothing changes."""
-        parse_argstring(self.trace_propose, line)
-        proposal = self._session_call(self.session.propose)
+        args = parse_argstring(self.trace_propose, line)
+        proposal = self._session_call(lambda: self.session.propose(candidates=args.candidates))
         if proposal is not None:
             print(_show_proposal(proposal, self.session.name_of))
 
     @magic_arguments()
+    @argument("--candidate", "-k", type=int, metavar="K",
+              help="Accept candidate K of a %%trace_propose --candidates N (default: the one marked default).")
     @argument("names", nargs="*", help="The parameters to accept (default: all the proposal changes).")
     @line_magic
     def trace_accept(self, line: str) -> None:
         """Apply the pending proposal (all of it, or the named parameters), at once or not at all."""
         args = parse_argstring(self.trace_accept, line)
         names = _names(args.names) or None
-        values = self._session_call(lambda: self.session.accept(names))
+        values = self._session_call(lambda: self.session.accept(names, candidate=args.candidate))
         if values is not None:
-            print(f"Accepted: {_values_text(values)}. Re-run the traced cells to see the effect.")
+            chosen = "" if args.candidate is None else f" (candidate {args.candidate})"
+            print(f"Accepted{chosen}: {_values_text(values)}. Re-run the traced cells to see the effect.")
 
     @magic_arguments()
     @argument("reason", nargs="*", help="Why (remembered by the optimizer and in the history).")

@@ -6,9 +6,10 @@ JSON the widget's traitlets hold; fallback_html is the static picture a saved no
 without a kernel.
 
 Messages, kernel -> front end: {"type": "graph", "seq", "reset", "nodes", "edges", "updates"}.
-Front end -> kernel: {"type": "snapshot"}, {"type": "propose", "text", "score"},
-{"type": "accept", "names", "edits"}, {"type": "reject", "reason"}, {"type": "restore", "step"},
-{"type": "rerun"}.
+Front end -> kernel: {"type": "snapshot"}, {"type": "propose", "text", "score", "candidates"},
+{"type": "accept", "names", "edits", "candidate"}, {"type": "reject", "reason"}, {"type": "restore", "step"},
+{"type": "rerun"}, {"type": "stop"}. "candidates" (optional, default 1) asks for that many alternatives;
+"candidate" (optional) is the index of the alternative accepted.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from trace_workbench.llm.errors import (
     LLMResponseError,
     LLMServerError,
 )
-from trace_workbench.optimizers import Proposal
+from trace_workbench.optimizers import Candidate, Proposal
 from trace_workbench.optimizers.values import CODE_KIND, is_code_parameter
 from trace_workbench.trace.nodes import Node
 from trace_workbench.trace.picture import GraphPicture
@@ -230,18 +231,31 @@ class GraphFeed:
 
 
 def proposal_state(proposal: Proposal, name_of: Callable[[str], str] = str) -> dict[str, Any]:
-    """A proposal as the widget shows it: per parameter its old and new text, kind and reasoning."""
+    """A proposal as the widget shows it: per parameter its old and new text, kind and reasoning.
+
+    A proposal with candidates also lists them all under "candidates" (each in the same shape, with
+    its "index", "score", "temperature" and "evaluation_error"); "chosen" is the default one's index.
+    """
     usage = proposal.to_dict()["usage"]
+    state = {**_changes_state(proposal, name_of), "optimizer": proposal.optimizer, "step": proposal.step,
+             "usage": usage or {}, "candidates": [], "chosen": None}
+    if isinstance(proposal, Candidate) and proposal.candidates:
+        state["candidates"] = [{**_changes_state(c, name_of), "index": c.index, "score": c.score,
+                                "temperature": c.temperature, "evaluation_error": c.evaluation_error}
+                               for c in proposal.candidates]
+        state["chosen"] = proposal.index
+    return state
+
+
+def _changes_state(proposal: Proposal, name_of: Callable[[str], str]) -> dict[str, Any]:
+    """What one proposal (or candidate) would change: reasoning, error, unusable parts, and each change."""
     return {
-        "optimizer": proposal.optimizer,
-        "step": proposal.step,
         "reasoning": proposal.reasoning or "",
         "error": proposal.error,
         "rejected": {name_of(k): why for k, why in proposal.rejected.items()},
         "changes": [{"key": key, "name": name_of(key), "kind": change.kind, "old_text": value_text(change.old),
                      "new_text": value_text(change.new), "reasoning": change.reasoning}
                     for key, change in proposal.changes.items()],
-        "usage": usage or {},
     }
 
 

@@ -157,10 +157,16 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self._last_proposal = proposal
         state = proposal_state(proposal, self.session.name_of)
         self.usage = state["usage"]
-        self.error = unusable_reply(proposal) if proposal.error else (
-            "" if proposal.changes else "The optimizer proposed no change. Give more specific feedback and press "
-                                        "Propose again.")
-        self.proposal = state if proposal.changes or proposal.rejected else {}
+        options = state["candidates"] or [state]
+        if any(option["changes"] for option in options):
+            self.error = ""
+        elif state["candidates"]:
+            self.error = ("None of the candidates proposes a usable change. Give more specific feedback and press "
+                          "Propose again.")
+        else:
+            self.error = unusable_reply(proposal) if proposal.error else (
+                "The optimizer proposed no change. Give more specific feedback and press Propose again.")
+        self.proposal = state if any(option["changes"] or option["rejected"] for option in options) else {}
         self.refresh_display()
 
     def _refresh_history(self) -> None:
@@ -198,6 +204,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
         text = str(content.get("text") or "").strip() or None
         score = content.get("score")
         score = float(score) if isinstance(score, (int, float)) else None
+        count = content.get("candidates")
+        candidates = int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
         self.error, self.status = "", "proposing"
         stop = self._stop_event = threading.Event()
 
@@ -205,7 +213,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
             try:
                 if text is not None or score is not None:
                     self.session.feedback(self.target if self.target is not None else None, text, score)
-                self.session.propose(stop)
+                self.session.propose(stop, candidates)
             except BaseException as e:  # an interrupt cancels: shown, nothing applied
                 if not stop.is_set():
                     self.error = describe_error(e, self._base_url())
@@ -233,17 +241,21 @@ class WorkbenchWidget(anywidget.AnyWidget):
             return None
 
     def _accept(self, content: dict[str, Any]) -> None:
-        pending = self.session.pending
         names = content.get("names") or None
         edits_text = content.get("edits") or {}
+        candidate = content.get("candidate")
 
         def accept() -> None:
+            if candidate is not None and (isinstance(candidate, bool) or not isinstance(candidate, int)):
+                raise ValueError(f"candidate must be an index, not {candidate!r}")
+            chosen = self.session.proposal_for(candidate)
             edits = {}
-            if pending is not None:
-                for key, text in edits_text.items():
-                    change = pending.changes[key]
-                    edits[key] = parse_edit(change.kind, text, change.old)
-            self.session.accept(names, edits or None)
+            for key, text in edits_text.items():
+                if key not in chosen.changes:
+                    raise KeyError(f"{key!r} is not in this proposal; it proposes changes to {chosen.names}")
+                change = chosen.changes[key]
+                edits[key] = parse_edit(change.kind, text, change.old)
+            self.session.accept(names, edits or None, candidate)
 
         self.status = "applying"
         try:

@@ -8,6 +8,7 @@ use it directly. Views (the widget) subscribe to its events with `subscribe(list
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trace_workbench.optimizers import OPRO, Optimizer, OptoPrime, Proposal, TextGrad
+from trace_workbench.optimizers import OPRO, Candidate, Optimizer, OptoPrime, OptoPrimeMulti, Proposal, TextGrad
 from trace_workbench.optimizers.values import same_value, value_kind
 from trace_workbench.trace.bundle import FunModule, function_source
 from trace_workbench.trace.graph import Scope
@@ -128,6 +129,7 @@ class Session:
         self.llm_settings: dict[str, Any] = {}
         self._llm = llm
         self._optimizer: Optimizer | None = None
+        self._multi: OptoPrimeMulti | None = None
         self.parameters: dict[str, ParameterNode] = {}
         """Trainable values by variable name (a trainable function's name maps to its code parameter)."""
         self.functions: dict[str, FunModule] = {}
@@ -190,6 +192,7 @@ class Session:
             self.llm_settings.update({k: v for k, v in llm_settings.items() if v is not None})
             self._llm = None
             self._optimizer = None
+            self._multi = None
         return self.settings
 
     @property
@@ -208,6 +211,7 @@ class Session:
         if name != self.optimizer_name:
             self.optimizer_name = name
             self._optimizer = None
+            self._multi = None
 
     @property
     def llm(self) -> Any:
@@ -230,6 +234,20 @@ class Session:
             self._optimizer = OPTIMIZERS[self.optimizer_name](params, llm=self.llm, **self.optimizer_options)
         assert self._optimizer is not None
         return self._optimizer
+
+    @property
+    def candidate_optimizer(self) -> OptoPrimeMulti:
+        """The OptoPrimeMulti that `propose(candidates=N)` asks: over the same parameters, with the same LLM.
+
+        It asks for the N candidates as N choices of one request (generation="n"), so they cost one
+        prompt. It takes the session's optimizer options when the session's optimizer is OptoPrime.
+        """
+        params = self.optimizer.parameters
+        current = self._multi
+        if current is None or [id(p) for p in current.parameters] != [id(p) for p in params]:
+            options = self.optimizer_options if self.optimizer_name == "optoprime" else {}
+            self._multi = OptoPrimeMulti(params, llm=self.llm, generation="n", **options)
+        return self._multi
 
     @property
     def history(self) -> History:
@@ -377,8 +395,15 @@ class Session:
         text = "\n".join(f.message if len(self._feedback) == 1 else f"[{f.label}] {f.message}" for f in self._feedback)
         return {"feedback": text, "score": self._feedback[-1].score, "cell": self._feedback[-1].label}
 
-    def propose(self, stop: threading.Event | None = None) -> Proposal:
+    def propose(self, stop: threading.Event | None = None, candidates: int | None = None, *,
+                evaluator: Callable[[], float] | None = None) -> Proposal:
         """Ask the optimizer for new values from the feedback given; nothing changes until `accept()`.
+
+        candidates=N (N >= 2) asks `candidate_optimizer` for N alternatives at once: the pending
+        proposal is then a Candidate whose `candidates` lists them all (each a diff against the current
+        values, with its reasoning), and `accept(candidate=K)` takes one. With `evaluator` (a callable
+        of no arguments returning a score, higher is better) each candidate is tried (applied, scored,
+        reverted) and the best becomes the default choice; without it, the last candidate is.
 
         An interrupt (KeyboardInterrupt) while waiting for the model is recorded as "cancelled" and
         re-raised; nothing is applied. So is a `stop` event set meanwhile (the widget's Stop button):
@@ -386,9 +411,16 @@ class Session:
         """
         if not self._feedback:
             raise SessionError("give feedback first (session.feedback(...) or %trace_feedback TEXT)")
-        optimizer = self.optimizer
+        if candidates is not None and candidates < 1:
+            raise SessionError(f"candidates must be at least 1, not {candidates}")
+        several = candidates is not None and candidates > 1
+        if evaluator is not None and not several:
+            raise SessionError("an evaluator scores candidates: ask for two or more (candidates=N)")
         try:
-            proposal = optimizer.propose()
+            if several:
+                proposal = self.candidate_optimizer.propose(num_responses=candidates, evaluator=evaluator)
+            else:
+                proposal = self.optimizer.propose()
         except KeyboardInterrupt as e:
             note = "interrupted while proposing; nothing changed"
             self._cancelled(note)
@@ -408,19 +440,41 @@ class Session:
         step = self._history.record("cancelled", optimizer=self.optimizer_name, note=note, **fields)
         self._emit("cancelled", step=step, note=note)
 
-    def accept(self, names: Iterable[str] | str | None = None,
-               edits: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    @property
+    def candidates(self) -> list[Candidate]:
+        """The alternatives of the pending proposal (see `propose(candidates=N)`); [] when there are none."""
+        pending = self._pending
+        return list(pending.candidates) if isinstance(pending, Candidate) else []
+
+    def accept(self, names: Iterable[str] | str | None = None, edits: Mapping[str, Any] | None = None,
+               candidate: int | None = None) -> dict[str, Any]:
         """Apply the pending proposal: all of it, or the named parameters, with optional edited values.
 
-        All or nothing (an ApplyError changes nothing). Returns {name: new value}; the step is recorded.
+        `candidate` K takes candidate K of a `propose(candidates=N)` (default: the one the evaluator
+        scored best, else the last). All or nothing (an ApplyError changes nothing). Returns
+        {name: new value}; the step is recorded, with the chosen candidate's index among all of them.
         """
-        return self._apply("accepted", names, edits)
+        return self._apply("accepted", names, edits, candidate)
 
-    def _apply(self, decision: str, names: Iterable[str] | str | None = None,
-               edits: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def proposal_for(self, candidate: int | None = None) -> Proposal:
+        """What `accept(candidate=candidate)` applies: the pending proposal, or its candidate number
+        `candidate` (carrying the list of all of them). SessionError when there is no such proposal."""
         proposal = self._pending
         if proposal is None:
             raise SessionError("nothing to accept: propose first (session.propose() or %trace_propose)")
+        if candidate is None:
+            return proposal
+        alternatives = self.candidates
+        if not alternatives:
+            raise SessionError("the pending proposal has no candidates: ask for several with "
+                               "session.propose(candidates=N) or %trace_propose --candidates N")
+        if not 0 <= candidate < len(alternatives):
+            raise SessionError(f"no candidate {candidate}: choose one of 0 to {len(alternatives) - 1}")
+        return dataclasses.replace(alternatives[candidate], candidates=alternatives)
+
+    def _apply(self, decision: str, names: Iterable[str] | str | None = None,
+               edits: Mapping[str, Any] | None = None, candidate: int | None = None) -> dict[str, Any]:
+        proposal = self.proposal_for(candidate)
         for name, value in (edits or {}).items():
             proposal = proposal.edit(self._py_name(name), value)
         if isinstance(names, str):
@@ -436,9 +490,12 @@ class Session:
             changes = [ValueChange(self.name_of(py), value_kind(optimizer.parameter(py)), before[py], value,
                                    self.owners.get(self.name_of(py))) for py, value in applied.items()]
             document = proposal.to_dict()
+            note = None
+            if isinstance(proposal, Candidate) and proposal.candidates:
+                note = f"candidate {proposal.index} of {len(proposal.candidates)}"
             step = self._history.record(
                 decision, [c.name for c in changes], optimizer=proposal.optimizer, proposal=document,
-                usage=document["usage"], changes=changes, **self._feedback_fields())
+                usage=document["usage"], changes=changes, note=note, **self._feedback_fields())
         except BaseException:
             optimizer.revert()
             raise
@@ -451,13 +508,18 @@ class Session:
         return values
 
     def reject(self, reason: str | None = None) -> int:
-        """Refuse the pending proposal (remembered by the optimizer and in the history); returns the step."""
+        """Refuse the pending proposal, all its candidates if it has some (remembered by the optimizers and in
+        the history); returns the step."""
         proposal = self._pending
         if proposal is None:
             raise SessionError("nothing to reject: propose first (session.propose() or %trace_propose)")
-        self.optimizer.reject(proposal, reason)
+        refused = self.candidates or [proposal]
+        for optimizer in [self.optimizer, *([self._multi] if self.candidates and self._multi is not None else [])]:
+            for each in refused:
+                optimizer.reject(each, reason)
+        names = dict.fromkeys(self.name_of(p) for each in refused for p in each.changes)
         document = proposal.to_dict()
-        step = self._history.record("rejected", [self.name_of(p) for p in proposal.changes],
+        step = self._history.record("rejected", list(names),
                                     optimizer=proposal.optimizer, proposal=document, usage=document["usage"],
                                     note=reason, **self._feedback_fields())
         self._pending = None
