@@ -146,6 +146,16 @@ def test_steps_land_in_the_session_history(server: ChatServer, tmp_path) -> None
     assert "[0] Expected es, got unknown" in rows[0].feedback
 
 
+def test_a_training_step_can_be_restored_from_the_history(server: ChatServer, tmp_path) -> None:
+    session = Session(tmp_path / "history.sqlite", notebook="train.ipynb")
+    agent, result, _ = run_training(server, 4, session=session)
+    first = result.steps[0].history_step
+    assert agent.instruction.data != "Decide the language, v1."
+    session.restore(first)
+    assert agent.instruction.data == "Decide the language, v1."
+    assert session.steps()[-1].decision == "restored" and session.steps()[-1].ref == first
+
+
 def test_resume_after_an_interrupted_run(server: ChatServer, tmp_path) -> None:
     expected_agent, expected, _ = run_training(server, 4)
     history = tmp_path / "history.sqlite"

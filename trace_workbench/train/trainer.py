@@ -25,12 +25,11 @@ from trace_workbench.llm.usage import UsageMeter
 from trace_workbench.optimizers.optimizer import Optimizer
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.optimizers.values import value_kind
-from trace_workbench.trace.nodes import Node
 from trace_workbench.train.data import Example, as_examples
 from trace_workbench.train.evaluate import evaluate, forward, value
 from trace_workbench.train.runner import run_concurrently
 from trace_workbench.workbench.history import ValueChange, decode_value, encode_value
-from trace_workbench.workbench.session import Session
+from trace_workbench.workbench.session import Session, as_feedback
 
 __all__ = ["TrainResult", "TrainStep", "as_feedback", "train"]
 
@@ -71,24 +70,6 @@ class TrainResult:
         if update:
             self.optimizer.update(update)
         return dict(self.best_parameters)
-
-
-def as_feedback(result: Any) -> tuple[str, float | None]:
-    """A feedback function's result as (text, score): a text, a score, a bool, or a (text, score) pair either way."""
-    if isinstance(result, Node):
-        result = result._data
-    if isinstance(result, bool):
-        return ("Correct" if result else "Incorrect"), float(result)
-    if isinstance(result, (int, float)):
-        return f"Score: {result}", float(result)
-    if isinstance(result, str):
-        return result, None
-    if isinstance(result, tuple) and len(result) == 2:
-        first, second = result
-        if isinstance(first, (int, float)) and not isinstance(first, bool) and isinstance(second, str):
-            first, second = second, first
-        return str(first), None if second is None else float(second)
-    raise TypeError(f"a feedback function must return a text, a score or a (text, score) pair, not {result!r}")
 
 
 def _mean(scores: Iterable[float | None]) -> float | None:
@@ -175,6 +156,8 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
         return evaluate(program, validation, metric or score_of, num_threads=num_threads, executor=executor,
                         min_score=min_score).mean
 
+    if session is not None:
+        session.adopt(optimizer.parameters)  # so its history steps can be restored
     start, tokens_before, stopped = 0, 0, None
     best_score: float | None = None
     best_parameters = snapshot()
@@ -243,7 +226,7 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
                         optimizer=type(optimizer).__name__,
                         proposal={**(step.proposal.to_dict() if step.proposal else {}), "train": state},
                         usage={"total_tokens": used}, note=f"{run}: step {index + 1}/{total}, epoch {epoch + 1}",
-                        changes=step.value_changes(by_name))
+                        changes=step.value_changes(by_name, session))
             except BaseException:
                 step.undo(optimizer)
                 raise
@@ -296,8 +279,10 @@ class _Step:
             optimizer.revert()
             self.applied = False
 
-    def value_changes(self, by_name: dict[str, Any]) -> list[ValueChange]:
-        return [ValueChange(n, value_kind(by_name[n]), self.before[n], by_name[n]._data) for n in self.changed]
+    def value_changes(self, by_name: dict[str, Any], session: Session) -> list[ValueChange]:
+        """The step's changes, each parameter under the session's name for it."""
+        return [ValueChange(session.name_of(n), value_kind(by_name[n]), self.before[n], by_name[n]._data)
+                for n in self.changed]
 
 
 def _one_step(program: Callable[[Any], Any], batch: list[Example], optimizer: Optimizer,

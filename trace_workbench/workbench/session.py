@@ -347,6 +347,13 @@ class Session:
         return label, self.outputs[label]
 
     # -- names ---------------------------------------------------------------------------------------
+    def adopt(self, parameters: Iterable[ParameterNode]) -> None:
+        """Know parameters no cell defined (a script's, a training run's) by their py_name, so that
+        history steps changing them can be restored like a cell's."""
+        for parameter in parameters:
+            if not any(known is parameter for known in self.parameters.values()):
+                self.parameters.setdefault(parameter.py_name, parameter)
+
     def name_of(self, py_name: str) -> str:
         """The session name ("prompt", "f") of a parameter the optimizer calls `py_name` ("prompt0", "__code0")."""
         for name, node in self.parameters.items():
@@ -611,7 +618,7 @@ class Session:
         rounds: list[OptimizeStep] = []
         try:
             for index in range(steps + 1):
-                text, score = _as_feedback(feedback_fn(node._data))
+                text, score = as_feedback(feedback_fn(node._data))
                 success = stop(text, score) if stop is not None else default_success(text, score, target)
                 if success or index == steps:
                     rounds.append(OptimizeStep(index, node._data, text, score, success))
@@ -651,14 +658,15 @@ class Session:
                 f"optimizer={self.optimizer_name!r}, history={str(self._history.path)!r})")
 
 
-def _as_feedback(result: Any) -> tuple[str, float | None]:
-    """A feedback function's result as (text, score): text, (text, score), (score, text) or a score."""
+def as_feedback(result: Any) -> tuple[str, float | None]:
+    """A feedback function's result as (text, score): a text, a score, a bool, or a (text, score)
+    pair either way round (an optimizer needs words, so a bare score also becomes a text)."""
     if isinstance(result, Node):
         result = result._data
     if isinstance(result, bool):
-        return ("correct" if result else "incorrect"), float(result)
+        return ("Correct" if result else "Incorrect"), float(result)
     if isinstance(result, (int, float)):
-        return "", float(result)
+        return f"Score: {result}", float(result)
     if isinstance(result, str):
         return result, None
     if isinstance(result, tuple) and len(result) == 2:
@@ -666,7 +674,7 @@ def _as_feedback(result: Any) -> tuple[str, float | None]:
         if isinstance(first, (int, float)) and not isinstance(first, bool) and isinstance(second, str):
             first, second = second, first
         return str(first), None if second is None else float(second)
-    raise SessionError(f"a feedback function must return a text, (text, score) or a score, not {result!r}")
+    raise TypeError(f"a feedback function must return a text, a score or a (text, score) pair, not {result!r}")
 
 
 _SESSION: Session | None = None
