@@ -206,3 +206,30 @@ def test_candidate_options_that_cannot_be_met(shell, server: ChatServer, capsys)
     shown = output_of(capsys)
     assert "UsageError" in shown and "%trace_propose --candidates N" in shown
     assert shell.user_ns["n"] == 2
+
+
+def test_writeback_puts_the_cell_with_accepted_values_in_a_new_cell(shell, server: ChatServer) -> None:
+    cell = ("%%trace --train prompt,n --name poem\n"
+            "prompt = 'Write a poem'  # the instruction\n"
+            "n = 2\n"
+            "f'{prompt} in {n} lines'")
+    server.add_replies(reply({"prompt0": "Write a haiku\nabout the sea", "n0": 3}))
+    run(shell, cell)
+    assert run(shell, "%trace_feedback I wanted a haiku").success
+    assert run(shell, "%trace_propose").success and run(shell, "%trace_accept").success
+    assert run(shell, "%trace_writeback poem").success
+    written = shell.rl_next_input
+    assert written.rstrip("\n") == ("%%trace --train prompt,n --name poem\n"
+                       "prompt = '''Write a haiku\nabout the sea'''  # the instruction\n"
+                       "n = 3\n"
+                       "f'{prompt} in {n} lines'")
+    shell.rl_next_input = None
+    assert run(shell, written).result == "Write a haiku\nabout the sea in 3 lines"
+
+
+def test_writeback_refuses_what_it_cannot_write(shell, capsys) -> None:
+    assert not run(shell, "%trace_writeback").success
+    assert "no traced cell ran yet" in capsys.readouterr().err
+    run(shell, "%%trace --train x --name computed\nx = 1 + 1\nx * 2")
+    assert not run(shell, "%trace_writeback computed").success
+    assert "computed in the cell" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.rewrite import RewriteError
+from trace_workbench.jupyter.writeback import WritebackError, write_back
 from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
@@ -162,6 +163,8 @@ class TraceMagics(Magics):
         self._restore_display = install_syntax_error_display(shell)
         self.widget: dict[str, bool] = {}
         """Whether each cell asked for the widget (--no-widget); the widget itself comes later."""
+        self.sources: dict[str, str] = {}
+        """Each traced cell's full text (magic line included), as it last ran."""
 
     def _cache_source(self, text: str, number: int) -> str:
         return self.shell.compile.cache(text, number)
@@ -195,7 +198,8 @@ class TraceMagics(Magics):
                               output=_unquote(args.output) if args.output else None, name=args.name,
                               optimizer=args.optimizer, widget=not args.no_widget)
         self.widget[label] = options.widget
-        filename = self._cache_source(f"%%trace {line}".rstrip() + "\n" + cell, number)
+        self.sources[label] = f"%%trace {line}".rstrip() + "\n" + cell
+        filename = self._cache_source(self.sources[label], number)
         if options.widget:
             self._show_widget(label)
         try:
@@ -277,6 +281,25 @@ class TraceMagics(Magics):
         if values is not None:
             chosen = "" if args.candidate is None else f" (candidate {args.candidate})"
             print(f"Accepted{chosen}: {_values_text(values)}. Re-run the traced cells to see the effect.")
+
+    @magic_arguments()
+    @argument("label", nargs="?", help="The traced cell (default: the last one).")
+    @line_magic
+    def trace_writeback(self, line: str) -> None:
+        """Put the traced cell, with its parameters' current values written into its literals and trained
+        functions, in a new cell below (as %load does): comments and layout stay as they were."""
+        args = parse_argstring(self.trace_writeback, line)
+        label = _unquote(args.label) if args.label else next(reversed(self.sources), None)
+        if label is None or label not in self.sources:
+            raise UsageError(f"no traced cell {label!r} ran in this kernel" if label else "no traced cell ran yet")
+        options = self.cells.cells[label].options
+        values = {name: self.session.parameters[name]._data for name in options.train}
+        functions = {name: self.session.functions[name].parameter._data for name in options.train_code}
+        try:
+            source = write_back(self.sources[label], values, functions)
+        except WritebackError as e:
+            raise UsageError(f"%trace_writeback: {e}") from None
+        self.shell.set_next_input(source)
 
     @magic_arguments()
     @argument("reason", nargs="*", help="Why (remembered by the optimizer and in the history).")
