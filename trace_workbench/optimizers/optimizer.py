@@ -64,6 +64,14 @@ class UnusableReplyWarning(UserWarning):
     """step() could not use the model's reply, or some suggestions in it; see the Proposal."""
 
 
+def default_llm() -> Any:
+    """The LLM an optimizer uses when given none: configured from the environment at its first call
+    (so constructing an optimizer needs no model); openai is imported only then."""
+    from trace_workbench.llm import LLM
+
+    return LLM()
+
+
 class AbstractOptimizer:
     """An optimizer updates a list of trainable parameters from the feedback they received."""
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from trace_workbench.llm.errors import LLMAuthError, LLMRequestError
 from trace_workbench.optimizers.buffers import FIFOBuffer
-from trace_workbench.optimizers.optimizer import Optimizer
+from trace_workbench.optimizers.optimizer import Optimizer, default_llm
 from trace_workbench.optimizers.parsing import ReplyFormatError, find_json_object, is_terminate, loads_relaxed
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.optimizers.values import (
@@ -307,11 +307,7 @@ class OptoPrime(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(parameters, *args, propagator=propagator, **kwargs)
-        if llm is None:
-            from trace_workbench.llm import LLM
-
-            llm = LLM()
-        self.llm = llm
+        self.llm = llm if llm is not None else default_llm()
         self.ignore_extraction_error = ignore_extraction_error
         self.objective = objective or self.default_objective
         self.include_example = include_example

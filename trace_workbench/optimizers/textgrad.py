@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from trace_workbench.optimizers.optimizer import Optimizer
+from trace_workbench.optimizers.optimizer import Optimizer, default_llm
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.optimizers.values import value_kind
 from trace_workbench.trace.nodes import Node, ParameterNode
@@ -156,11 +156,7 @@ class TextGrad(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(parameters, *args, propagator=propagator, **kwargs)
-        if llm is None:
-            from trace_workbench.llm import LLM
-
-            llm = LLM()
-        self.llm = llm
+        self.llm = llm if llm is not None else default_llm()
         self.objective = objective
         self.ignore_extraction_error = ignore_extraction_error
         self.print_limit = 100
