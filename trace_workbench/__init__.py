@@ -10,6 +10,12 @@ __version__ = "0.1.0"
 __all__ = ["load_ipython_extension", "trace", "unload_ipython_extension"]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension (it writes accepted values into cells) lives in the package,
+    for `jupyter labextension develop --overwrite .` after an editable install."""
+    return [{"src": "labextension", "dest": "trace-workbench"}]
+
+
 def load_ipython_extension(shell: Any) -> None:
     """`%load_ext trace_workbench`: register %%trace and the %trace_* magics (IPython is imported only now)."""
     from trace_workbench.jupyter import load_ipython_extension as load

@@ -245,8 +245,9 @@ function render({ model, el }) {
     usageLine, error);
   const proposalBox = h(doc, "div", { className: "tw-proposal" });
   const acceptedBox = h(doc, "div", { className: "tw-accepted" });
+  const writebackBox = h(doc, "div", { className: "tw-writeback", role: "status", "aria-live": "polite" });
   const historyBox = h(doc, "details", { className: "tw-history" });
-  root.append(outputLine, feedbackBox, proposalBox, acceptedBox, historyBox);
+  root.append(outputLine, feedbackBox, proposalBox, acceptedBox, writebackBox, historyBox);
 
   function renderStatus() {
     const state = model.get("status");
@@ -392,6 +393,23 @@ function render({ model, el }) {
       "Re-run the cell"));
   }
 
+  // What became of the cell's text; when the person edited the cell since it ran, ask what to do.
+  function renderWriteback() {
+    const status = model.get("writeback") || {};
+    writebackBox.replaceChildren();
+    writebackBox.className = `tw-writeback tw-writeback-${status.state || "none"}`;
+    if (!status.message) return;
+    writebackBox.append(h(doc, "span", {}, status.message));
+    if (status.state !== "edited") return;
+    const answer = (value) => send({ type: "writeback", answer: value });
+    writebackBox.append(h(doc, "div", { className: "tw-actions" },
+      h(doc, "button", { className: "tw-writeback-overwrite", onclick: () => answer("overwrite") },
+        "Write the values into my text"),
+      h(doc, "button", { className: "tw-writeback-below", onclick: () => answer("below") },
+        "Put the updated cell below"),
+      h(doc, "button", { className: "tw-writeback-keep", onclick: () => answer("keep") }, "Keep my text")));
+  }
+
   function renderHistory() {
     const steps = model.get("history") || [];
     const open = historyBox.open;
@@ -416,7 +434,7 @@ function render({ model, el }) {
   const handlers = {
     "change:status": renderStatus, "change:error": renderError, "change:proposal": renderProposal,
     "change:accepted": renderAccepted, "change:history": renderHistory, "change:usage": renderUsage,
-    "change:output_value": renderOutput,
+    "change:output_value": renderOutput, "change:writeback": renderWriteback,
   };
   for (const [event, handler] of Object.entries(handlers)) model.on(event, handler);
   renderProposal();
@@ -425,6 +443,7 @@ function render({ model, el }) {
   renderOutput();
   renderUsage();
   renderAccepted();
+  renderWriteback();
   renderHistory();
 
   // The theme's variables may load just after the body's attributes change: read them again shortly after.

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -25,6 +26,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PROPOSED = "Write a haiku about the sea"
+WRITEBACK_CELL = ('%%trace --train prompt --name tuned\n'
+                  '# The prompt we tune (this comment stays)\n'
+                  'prompt = "Write a poem"  # the literal the workbench rewrites\n'
+                  'request = prompt + ", please"\n'
+                  'request')
 
 
 def free_port() -> int:
@@ -60,6 +66,47 @@ class Lab:
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
 
 
+KERNEL_IDLE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return Boolean(kernel && kernel.connectionStatus === "connected" && kernel.status === "idle");
+}"""
+
+
+def open_notebook(page: Any, lab: Lab, name: str) -> None:
+    page.goto(lab.open_url(name))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+
+
+def run_all(page: Any) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def run_cell(page: Any, index: int) -> None:
+    page.evaluate("""(index) => {
+      const panel = window.jupyterapp.shell.currentWidget;
+      panel.content.activeCellIndex = index;
+      return window.jupyterapp.commands.execute('notebook:run-cell');
+    }""", index)
+
+
+def cell_output(page: Any, index: int) -> Any:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
+def set_theme(page: Any, theme: str, light: bool) -> None:
+    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+    page.wait_for_selector(f'body[data-jp-theme-light="{str(light).lower()}"]', state="attached")
+
+
+def only_local_requests(page: Any, lab: Lab) -> None:
+    here = urlparse(lab.url).netloc
+    outside = [url for url in page.requests if urlparse(url).scheme in ("http", "https", "ws", "wss")
+               and urlparse(url).netloc != here]
+    assert outside == [], f"the front end reached the network: {outside[:5]}"
+
+
 @pytest.fixture(scope="session")
 def chat_server() -> Iterator[ChatServer]:
     with ChatServer(responder=optoprime_reply) as server:
@@ -87,6 +134,10 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
         "big.ipynb": notebook(
             "%load_ext trace_workbench",
             "%%trace --train a --name big\na = 1\nx = 0\nfor i in range(600):\n    x = x + a\nx"),
+        "writeback.ipynb": notebook(
+            "%load_ext trace_workbench\n%trace_config history=writeback-history.sqlite",
+            WRITEBACK_CELL,
+            'print("PROMPT=" + prompt)'),
         "down.ipynb": notebook(
             "%load_ext trace_workbench",
             f"%trace_config base_url=http://127.0.0.1:{closed_port}/v1 max_retries=0 timeout=3",

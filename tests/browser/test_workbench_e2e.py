@@ -7,51 +7,20 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlparse
 
 from trace_workbench.testing import ChatServer
 
-from .conftest import ARTIFACTS, PROPOSED, Lab
-
-KERNEL_IDLE = """() => {
-  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
-  return Boolean(kernel && kernel.connectionStatus === "connected" && kernel.status === "idle");
-}"""
-
-
-def open_notebook(page: Any, lab: Lab, name: str) -> None:
-    page.goto(lab.open_url(name))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-
-
-def run_all(page: Any) -> None:
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
-
-def run_cell(page: Any, index: int) -> None:
-    page.evaluate("""(index) => {
-      const panel = window.jupyterapp.shell.currentWidget;
-      panel.content.activeCellIndex = index;
-      return window.jupyterapp.commands.execute('notebook:run-cell');
-    }""", index)
-
-
-def cell_output(page: Any, index: int) -> Any:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
-
-
-def set_theme(page: Any, theme: str, light: bool) -> None:
-    page.evaluate("(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
-    page.wait_for_selector(f'body[data-jp-theme-light="{str(light).lower()}"]', state="attached")
-
-
-def only_local_requests(page: Any, lab: Lab) -> None:
-    here = urlparse(lab.url).netloc
-    outside = [url for url in page.requests if urlparse(url).scheme in ("http", "https", "ws", "wss")
-               and urlparse(url).netloc != here]
-    assert outside == [], f"the front end reached the network: {outside[:5]}"
+from .conftest import (
+    ARTIFACTS,
+    PROPOSED,
+    Lab,
+    cell_output,
+    only_local_requests,
+    open_notebook,
+    run_all,
+    run_cell,
+    set_theme,
+)
 
 
 def test_feedback_propose_accept_in_jupyterlab(page: Any, lab: Lab) -> None:

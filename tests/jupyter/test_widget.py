@@ -11,6 +11,7 @@ import pytest
 
 from trace_workbench.jupyter import show
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
+from trace_workbench.jupyter.cell_sync import CellSync
 from trace_workbench.jupyter.protocol import GraphFeed, describe_error, parse_edit
 from trace_workbench.jupyter.widget import WorkbenchWidget
 from trace_workbench.llm.errors import LLMConfigError, LLMRateLimitError
@@ -361,3 +362,35 @@ def test_a_plain_propose_has_no_candidates_and_a_bad_candidate_is_reported(sessi
     widget._on_msg(widget, {"type": "accept", "names": None, "edits": {}}, [])
     assert widget.error == "" and session.parameters["n"]._data == 3
     widget.close()
+
+
+def test_the_widget_shows_what_became_of_the_cell_text_and_asks_about_an_edited_cell(
+        session: Session, cells: TracedCells, server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Write a haiku"}), reply({"prompt0": "Write a limerick"}))
+    run_cell(cells)
+    sync = CellSync(session)
+    text = "%%trace --train prompt,n\n" + CELL
+    sync.ran("1", "cell-a", text, ("prompt", "n"))
+    sync._on_msg({"content": {"data": {"type": "hello", "version": 1}}})  # the front end's extension is here
+    widget = WorkbenchWidget(session, "1", sync=sync)
+    wired(widget)
+    widget._on_msg(widget, {"type": "propose", "text": "a haiku"}, [])
+    wait_idle(widget)
+    widget._on_msg(widget, {"type": "accept"}, [])
+    assert widget.writeback["state"] == "writing"
+    sync._on_msg({"content": {"data": {"type": "written", "id": 1, "cell": "cell-a", "status": "written"}}})
+    assert widget.writeback == {"label": "1", "state": "written",
+                                "message": "Cell 1's text now holds the new values."}
+
+    sync._on_msg({"content": {"data": {"type": "edited", "cell": "cell-a", "source": text + "# mine\n"}}})
+    widget._on_msg(widget, {"type": "propose", "text": "a limerick"}, [])
+    wait_idle(widget)
+    widget._on_msg(widget, {"type": "accept"}, [])
+    assert widget.writeback["state"] == "edited" and "edited since it ran" in widget.writeback["message"]
+    widget._on_msg(widget, {"type": "writeback", "answer": "later"}, [])
+    assert "answer must be one of overwrite, below, keep" in widget.error
+    widget._on_msg(widget, {"type": "writeback", "answer": "keep"}, [])
+    assert widget.writeback["state"] == "kept" and widget.error == ""
+    assert session.parameters["prompt"]._data == "Write a limerick"  # accepted in the kernel all the same
+    widget.close()
+    sync.close()

@@ -25,6 +25,11 @@ def test_only_the_literal_changes_comments_and_layout_stay() -> None:
                    'f"{prompt} in {n} lines"\n')
 
 
+def test_blank_lines_before_the_magic_line_and_crlf_line_ends_stay() -> None:
+    cell = '\n\n%%trace --train tone\r\ntone = "calm"  # mood\r\ntone.upper()\r\n'
+    assert write_back(cell, {"tone": "warm"}) == '\n\n%%trace --train tone\r\ntone = "warm"  # mood\r\ntone.upper()\r\n'
+
+
 def test_the_last_of_several_assignments_is_rewritten() -> None:
     cell = "x = 1\nx = 2\ny = x + 1\n"
     assert write_back(cell, {"x": 5}) == "x = 1\nx = 5\ny = x + 1\n"

@@ -21,6 +21,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
+from trace_workbench.jupyter.cell_sync import CellSync
 from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError, write_back
 from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
@@ -165,6 +166,8 @@ class TraceMagics(Magics):
         """Whether each cell asked for the widget (--no-widget); the widget itself comes later."""
         self.sources: dict[str, str] = {}
         """Each traced cell's full text (magic line included), as it last ran."""
+        self.sync = CellSync(session, getattr(shell, "kernel", None))
+        """Writes accepted values into the notebook's cells (through the JupyterLab extension)."""
 
     def _cache_source(self, text: str, number: int) -> str:
         return self.shell.compile.cache(text, number)
@@ -172,6 +175,7 @@ class TraceMagics(Magics):
     def close(self) -> None:
         """Stop following the session and give IPython back its exception display."""
         self.cells.close()
+        self.sync.close()
         self._restore_display()
 
     # -- %%trace ----------------------------------------------------------------------------------
@@ -198,7 +202,8 @@ class TraceMagics(Magics):
                               output=_unquote(args.output) if args.output else None, name=args.name,
                               optimizer=args.optimizer, widget=not args.no_widget)
         self.widget[label] = options.widget
-        self.sources[label] = f"%%trace {line}".rstrip() + "\n" + cell
+        cell_id, text = self._front_end_cell()
+        self.sources[label] = text or f"%%trace {line}".rstrip() + "\n" + cell
         filename = self._cache_source(self.sources[label], number)
         if options.widget:
             self._show_widget(label)
@@ -208,6 +213,7 @@ class TraceMagics(Magics):
             raise UsageError(f"%%trace: {e.msg}") from None
         except SyntaxError as e:
             raise CellSyntaxError(e.msg, (filename, e.lineno, e.offset, e.text, e.end_lineno, e.end_offset)) from None
+        self.sync.ran(label, cell_id, self.sources[label], options.train + options.train_code)
         if run.error is not None:
             error = run.error
             original = getattr(error, "original", None)  # an ExecutionError is shown as the error it stands for
@@ -215,13 +221,23 @@ class TraceMagics(Magics):
             raise shown.with_traceback(_user_frames(error.__traceback__)) from None
         return run.value
 
+    def _front_end_cell(self) -> tuple[str | None, str | None]:
+        """The front end's id of the running cell and its exact text, when a front end sent them (JupyterLab
+        does, in the execute request); (None, None) when the %%trace did not come from a cell's own text."""
+        request = getattr(self.shell, "parent_header", None) or {}
+        code = request.get("content", {}).get("code")
+        cell_id = request.get("metadata", {}).get("cellId")
+        if not isinstance(code, str) or not code.lstrip().startswith("%%trace"):
+            return None, None
+        return (cell_id if isinstance(cell_id, str) else None), code
+
     def _show_widget(self, label: str) -> None:
         """Show the workbench widget for cell `label` above its result (only in a kernel, with anywidget)."""
         try:
             from trace_workbench.jupyter.widget import cell_widget
         except ImportError:  # the "jupyter" extra is not installed: the magics still print text
             return
-        cell_widget(self.shell, self.session, label, rerun=lambda: self.cells.rerun(label))
+        cell_widget(self.shell, self.session, label, rerun=lambda: self.cells.rerun(label), sync=self.sync)
 
     # -- the loop ----------------------------------------------------------------------------------------
     def _session_call(self, action: Callable[[], Any]) -> Any:

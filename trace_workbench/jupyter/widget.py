@@ -18,6 +18,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from trace_workbench.jupyter.cell_sync import CellSync, WriteStatus
 from trace_workbench.jupyter.protocol import (
     GraphFeed,
     describe_error,
@@ -68,11 +69,15 @@ class WorkbenchWidget(anywidget.AnyWidget):
     """The session's steps in this notebook (see protocol.step_state), oldest first."""
     usage = traitlets.Dict().tag(sync=True)
     """Tokens (and cost when known) of the last proposal."""
+    writeback = traitlets.Dict().tag(sync=True)
+    """What became of the cell's text after its values changed (see cell_sync.WriteStatus), {} when nothing;
+    state "edited" asks the person whether to overwrite their edited cell."""
     graph_seq = traitlets.Int(-1).tag(sync=True)
     """The number of the last graph message sent (a view that has less asks for a snapshot)."""
 
     def __init__(self, session: Session | None = None, target: str | Node | None = None, *,
-                 rerun: Callable[[], Node | None] | None = None, interval: float = 0.1, **kwargs: Any) -> None:
+                 rerun: Callable[[], Node | None] | None = None, sync: CellSync | None = None, interval: float = 0.1,
+                 **kwargs: Any) -> None:
         session = session if session is not None else get_session()
         label = target if isinstance(target, str) else (target.name if isinstance(target, Node) else "")
         super().__init__(label=label, uid=uuid.uuid4().hex, **kwargs)
@@ -86,8 +91,11 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self._worker: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._global_listener = False
+        self.sync = sync
         self.on_msg(self._on_msg)
         session.subscribe(self._on_session)
+        if sync is not None:
+            sync.subscribe(self._on_writeback)
         self._refresh_history()
 
     # -- the graph -------------------------------------------------------------------------------------
@@ -146,6 +154,10 @@ class WorkbenchWidget(anywidget.AnyWidget):
         if event in STEP_EVENTS:
             self._refresh_history()
 
+    def _on_writeback(self, status: WriteStatus) -> None:
+        if self._mine(status.label):
+            self.writeback = status.to_dict()
+
     def _proposal_is_mine(self) -> bool:
         given = self.session.given_feedback
         if not given:
@@ -184,6 +196,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
             "reject": lambda c: self._act(lambda: self.session.reject(c.get("reason") or None)),
             "restore": lambda c: self._act(lambda: self.session.restore(int(c["step"]))),
             "rerun": lambda c: self._act(self._rerun),
+            "writeback": lambda c: self._act(lambda: self._answer_writeback(c.get("answer"))),
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is not None:
@@ -263,6 +276,12 @@ class WorkbenchWidget(anywidget.AnyWidget):
         finally:
             self.status = "idle"
 
+    def _answer_writeback(self, answer: Any) -> None:
+        """The person's answer about their edited cell: overwrite it, put the updated cell below, or keep it."""
+        if self.sync is None:
+            raise RuntimeError("this widget does not belong to a traced cell")
+        self.sync.answer(self.label, str(answer))
+
     def _rerun(self) -> None:
         if self.rerun_cell is None:
             raise RuntimeError("this widget cannot re-run its cell: run the cell again yourself")
@@ -294,6 +313,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
             self.session.unsubscribe(self._on_session)
         except ValueError:
             pass
+        if self.sync is not None:
+            self.sync.unsubscribe(self._on_writeback)
         if self._scope is not None:
             self._scope.remove_listener(self.feed.listener)
             self._scope = None
@@ -306,8 +327,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
         super().close()
 
 
-def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], Node | None] | None = None
-                ) -> WorkbenchWidget | None:
+def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], Node | None] | None = None,
+                sync: CellSync | None = None) -> WorkbenchWidget | None:
     """Show the workbench widget for cell `label` (it fills in while the cell runs); None outside a kernel."""
     if getattr(shell, "kernel", None) is None:
         return None
@@ -316,7 +337,7 @@ def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], No
     old = _CELL_WIDGETS.pop(label, None)
     if old is not None:
         old.close()
-    widget = WorkbenchWidget(session, label, rerun=rerun)
+    widget = WorkbenchWidget(session, label, rerun=rerun, sync=sync)
     _CELL_WIDGETS[label] = widget
     widget.display_handle = display(widget, display_id=True)
     return widget

@@ -53,14 +53,15 @@ def write_back(source: str, values: Mapping[str, Any] | None = None,
     """`source` with the last literal assigned to each name in `values` replaced by its new value,
     and each function named in `functions` redefined by the new code (its decorators kept).
 
-    A first line starting with `%%` (the cell magic) is kept as is. WritebackError when a name is
-    not assigned a literal at the top level of the cell, or a function is not defined there.
+    The cell magic's line (`%%...`, blank lines before it allowed) is kept as is. WritebackError when a
+    name is not assigned a literal at the top level of the cell, or a function is not defined there.
     """
     values, functions = dict(values or {}), dict(functions or {})
     magic, body = "", source
-    if source.startswith("%%"):
-        first, _, body = source.partition("\n")
-        magic = first + "\n"
+    stripped = source.lstrip()
+    if stripped.startswith("%%"):
+        first, _, body = stripped.partition("\n")
+        magic = source[:len(source) - len(stripped)] + first + "\n"
     try:
         tree = ast.parse(body)
     except SyntaxError as e:

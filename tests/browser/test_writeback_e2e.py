@@ -1,0 +1,88 @@
+"""End to end in real JupyterLab and Chromium: accepted values are written into the %%trace cell's own
+text by the trace_workbench JupyterLab extension (comments kept), undo writes the old value back, a cell
+the person edited is not overwritten until they say so in the widget, and after saving, deleting the
+history file, restarting the kernel and running all, the notebook gives the accepted behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import ARTIFACTS, PROPOSED, WRITEBACK_CELL, Lab, cell_output, only_local_requests, open_notebook, run_all
+
+CELL_TEXT = "(index) => window.jupyterapp.shell.currentWidget.content.widgets[index].model.sharedModel.getSource()"
+EXECUTE = """(code) => new Promise((resolve) => {
+  const future = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.requestExecute({ code });
+  let printed = "";
+  future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") printed += msg.content.text; };
+  future.done.then(() => resolve(printed));
+})"""
+KNOWN_TEXT = ("import trace_workbench.jupyter as j\n"
+              "sync = next(iter(j._LOADED.values())).sync\n"
+              "print(repr(next(c.current for c in sync.cells.values() if c.label == 'tuned')))")
+
+
+def cell_text(page: Any, index: int) -> str:
+    return page.evaluate(CELL_TEXT, index)
+
+
+def wait_for_cell_text(page: Any, index: int, text: str) -> None:
+    page.wait_for_function(f"(text) => ({CELL_TEXT})({index}) === text", arg=text, timeout=30_000)
+
+
+def propose_and_accept(widget: Any, feedback: str) -> None:
+    widget.locator(".tw-feedback").fill(feedback)
+    widget.locator(".tw-propose").click()
+    widget.locator(".tw-change[data-name='prompt'] .tw-diff").wait_for(timeout=60_000)
+    widget.locator(".tw-accept-all").click()
+
+
+def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
+    open_notebook(page, lab, "writeback.ipynb")
+    run_all(page)
+    widget = page.locator(".tw-root")
+    widget.wait_for(timeout=90_000)
+    page.wait_for_selector(".tw-output code:has-text('Write a poem, please')")
+    accepted = WRITEBACK_CELL.replace('"Write a poem"', f'"{PROPOSED}"')
+
+    propose_and_accept(widget, "I wanted a haiku about the sea")
+    wait_for_cell_text(page, 1, accepted)  # only the literal changed: the magic line and comments stay
+    widget.locator(".tw-writeback-written").wait_for()
+
+    page.evaluate(EXECUTE, "%trace_undo")
+    wait_for_cell_text(page, 1, WRITEBACK_CELL)
+
+    # The person edits the cell by typing; accepting again does not overwrite it: the widget asks.
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# edited by hand")
+    edited = WRITEBACK_CELL + "\n# edited by hand"
+    wait_for_cell_text(page, 1, edited)
+    page.wait_for_timeout(500)  # the extension reports the edit to the kernel after 200 ms
+    assert page.evaluate(EXECUTE, KNOWN_TEXT).strip() == repr(edited)
+    propose_and_accept(widget, "a haiku, please")
+    widget.locator(".tw-writeback-edited .tw-writeback-overwrite").wait_for(timeout=30_000)
+    assert cell_text(page, 1) == edited
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".jp-Notebook .jp-Cell").nth(1).screenshot(path=str(ARTIFACTS / "workbench-edited-cell.png"))
+    widget.locator(".tw-writeback-overwrite").click()
+    wait_for_cell_text(page, 1, accepted + "\n# edited by hand")  # their edit kept, the value written in
+
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    history = lab.root / "writeback-history.sqlite"
+    assert history.exists()
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    for suffix in ("", "-wal", "-shm"):
+        history.with_name(history.name + suffix).unlink(missing_ok=True)
+    page.wait_for_function("""() => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      return kernel.connectionStatus === "connected" && kernel.status === "idle";
+    }""", timeout=90_000)
+    for index in range(3):
+        cell_output(page, index).evaluate("(el) => { el.textContent = ''; }")
+    run_all(page)
+    cell_output(page, 2).locator(f"text=PROMPT={PROPOSED}").wait_for(timeout=90_000)
+    page.wait_for_selector(f".tw-output code:has-text('{PROPOSED}, please')")
+    assert cell_text(page, 1) == accepted + "\n# edited by hand"
+    only_local_requests(page, lab)
