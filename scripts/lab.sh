@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[jupyter]"
 # The JupyterLab extension that writes accepted values into cells: an editable install links it in.
-python3 -m jupyter labextension develop --overwrite . >/dev/null
+python3 -m jupyter labextension develop --sys-prefix --overwrite . >/dev/null
 extra=()
 [[ $(id -u) -eq 0 ]] && extra+=(--allow-root)
 exec python3 -m jupyter lab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb

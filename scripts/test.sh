@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[dev]"
 # The JupyterLab extension that writes accepted values into cells: an editable install links it in.
-python3 -m jupyter labextension develop --overwrite . >/dev/null
+python3 -m jupyter labextension develop --sys-prefix --overwrite . >/dev/null
 # The widget: its browser tests drive Debian's chromium (never a downloaded browser), and the
 # bundle check rebuilds js/ with its locked npm packages.
 if [ ! -x /usr/bin/chromium ]; then
