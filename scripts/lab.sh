@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[jupyter]"
-# The JupyterLab extension that writes accepted values into cells: an editable install links it in.
-python3 -m jupyter labextension develop --sys-prefix --overwrite . >/dev/null
+# The JupyterLab extension that writes accepted values into cells, linked into this environment.
+python3 scripts/link_labextension.py
 extra=()
 [[ $(id -u) -eq 0 ]] && extra+=(--allow-root)
 exec python3 -m jupyter lab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb

@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[dev]"
-# The JupyterLab extension that writes accepted values into cells: an editable install links it in.
-python3 -m jupyter labextension develop --sys-prefix --overwrite . >/dev/null
+# The JupyterLab extension that writes accepted values into cells, linked into this environment.
+python3 scripts/link_labextension.py
 # The widget: its browser tests drive Debian's chromium (never a downloaded browser), and the
 # bundle check rebuilds js/ with its locked npm packages.
 if [ ! -x /usr/bin/chromium ]; then
@@ -15,5 +15,5 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 (cd js && npm ci --no-audit --no-fund --loglevel=error)
-python3 -m ruff check trace_workbench tests benchmarks notebooks
+python3 -m ruff check trace_workbench tests benchmarks notebooks scripts
 python3 -m pytest -q --nbval-lax --nbval-current-env "$@"

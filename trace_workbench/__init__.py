@@ -12,7 +12,7 @@ __all__ = ["load_ipython_extension", "trace", "unload_ipython_extension"]
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where the prebuilt JupyterLab extension (it writes accepted values into cells) lives in the package,
-    for `jupyter labextension develop --sys-prefix --overwrite .` after an editable install."""
+    for `jupyter labextension develop` after an editable install (scripts/lab.sh and scripts/test.sh)."""
     return [{"src": "labextension", "dest": "trace-workbench"}]
 
 
