@@ -7,4 +7,4 @@ python3 -m pip install -q -e ".[jupyter]"
 python3 scripts/link_labextension.py
 extra=()
 [[ $(id -u) -eq 0 ]] && extra+=(--allow-root)
-exec python3 -m jupyter lab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb
+exec python3 -m jupyterlab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb

@@ -152,7 +152,7 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
            "TRACE_WORKBENCH_HISTORY": str(root / "history.sqlite")}
     log = (root / "jupyter.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--ServerApp.token={token}",
+        [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", f"--ServerApp.token={token}",
          "--ServerApp.ip=127.0.0.1", f"--port={port}", "--LabApp.expose_app_in_browser=True",
          f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -38,6 +38,8 @@ def propose_and_accept(widget: Any, feedback: str) -> None:
 
 def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
     open_notebook(page, lab, "writeback.ipynb")
+    assert page.evaluate("() => window.jupyterapp.isPluginActivated('trace-workbench:cells')"), (
+        "JupyterLab did not load the trace_workbench extension: run `python scripts/link_labextension.py`")
     run_all(page)
     widget = page.locator(".tw-root")
     widget.wait_for(timeout=90_000)
