@@ -134,6 +134,17 @@ def test_power_and_shift_match_python(symbol: str, op: Callable[[Any, Any], Any]
 
 
 @FAST
+@given(base=st.integers(-50, 50), exponent=st.integers(-3, 40), modulus=st.integers(-20, 20))
+def test_three_argument_pow_matches_python(base: int, exponent: int, modulus: int) -> None:
+    x, y, z = node(base), node(exponent), node(modulus)
+    result = check_same(lambda: pow(base, exponent, modulus), lambda: pow(x, y, z), parents=[x, y, z])
+    if isinstance(result, MessageNode):
+        assert result.name.startswith("power_mod")
+    check_same(lambda: pow(base, exponent, modulus), lambda: pow(x, exponent, modulus), parents=[x],
+               same_message=False)
+
+
+@FAST
 @given(operands=pairs())
 def test_equality_is_plain_and_eq_is_traced(operands: tuple[Any, Any]) -> None:
     a, b = operands

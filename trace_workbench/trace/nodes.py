@@ -555,11 +555,22 @@ def _binary(op: Any) -> tuple[Any, Any]:
 
 for _dunder, _op in [("sub", _ops.subtract), ("mul", _ops.multiply), ("truediv", _ops.divide),
                      ("floordiv", _ops.floor_divide), ("mod", _ops.mod), ("divmod", _ops.node_divmod),
-                     ("pow", _ops.power), ("matmul", _ops.matmul), ("lshift", _ops.lshift),
+                     ("matmul", _ops.matmul), ("lshift", _ops.lshift),
                      ("rshift", _ops.rshift), ("and", _ops.and_), ("or", _ops.or_), ("xor", _ops.xor)]:
     _forward, _reflected = _binary(_op)
     setattr(Node, f"__{_dunder}__", _forward)
     setattr(Node, f"__r{_dunder}__", _reflected)
+
+
+def _pow(self: Node, other: Any, modulo: Any = None) -> MessageNode:
+    """`node ** y`, and `pow(node, y, z)` as one modular-power operation."""
+    if modulo is None:
+        return _ops.power(self, node(other))
+    return _ops.power_mod(self, node(other), node(modulo))
+
+
+Node.__pow__ = _pow
+Node.__rpow__ = _binary(_ops.power)[1]
 
 for _dunder, _op in [("lt", _ops.lt), ("le", _ops.le), ("gt", _ops.gt), ("ge", _ops.ge)]:
     setattr(Node, f"__{_dunder}__", _binary(_op)[0])

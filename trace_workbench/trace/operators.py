@@ -234,6 +234,12 @@ def power(x: Any, y: Any) -> Any:
 
 
 @operator
+def power_mod(x: Any, y: Any, z: Any) -> Any:
+    """This is a modular power operator of x, y and z: pow(x, y, z)."""
+    return builtins.pow(x, y, z)
+
+
+@operator
 def lshift(x: Any, y: Any) -> Any:
     """This is a left shift operator of x and y: x << y."""
     return x << y
