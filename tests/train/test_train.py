@@ -156,6 +156,18 @@ def test_a_training_step_can_be_restored_from_the_history(server: ChatServer, tm
     assert session.steps()[-1].decision == "restored" and session.steps()[-1].ref == first
 
 
+def test_undo_takes_training_steps_back_one_by_one(server: ChatServer, tmp_path) -> None:
+    session = Session(tmp_path / "history.sqlite", notebook="train.ipynb")
+    agent, result, _ = run_training(server, 4, session=session)
+    rows = session.steps()
+    for row in reversed(rows):
+        assert agent.instruction.data == row.changes[0].after
+        session.undo()
+        assert agent.instruction.data == row.changes[0].before
+        assert session.steps()[-1].decision == "undone" and session.steps()[-1].ref == row.id
+    assert agent.instruction.data == "Decide the language."
+
+
 def test_resume_after_an_interrupted_run(server: ChatServer, tmp_path) -> None:
     expected_agent, expected, _ = run_training(server, 4)
     history = tmp_path / "history.sqlite"

@@ -221,12 +221,15 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
                              "epoch": epoch, "batch": number, "best_score": best_score,
                              "parameters": {n: encode_value(v) for n, v in snapshot().items()},
                              "best_parameters": {n: encode_value(v) for n, v in best_parameters.items()}}
+                    changes = step.value_changes(by_name, session)
                     record.history_step = session.history.record(
                         TRAINED, step.changed, feedback=step.feedback, score=val if val is not None else step.score,
                         optimizer=type(optimizer).__name__,
                         proposal={**(step.proposal.to_dict() if step.proposal else {}), "train": state},
                         usage={"total_tokens": used}, note=f"{run}: step {index + 1}/{total}, epoch {epoch + 1}",
-                        changes=step.value_changes(by_name, session))
+                        changes=changes)
+                    if changes:
+                        session.remember(record.history_step, changes)
             except BaseException:
                 step.undo(optimizer)
                 raise

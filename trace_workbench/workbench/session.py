@@ -549,8 +549,14 @@ class Session:
             raise
         return changes
 
+    def remember(self, step: int, changes: list[ValueChange]) -> None:
+        """An applied step recorded outside the session's own methods (a training run's): `undo` takes
+        it back like an accepted one."""
+        self._applied.append((step, list(changes)))
+
     def undo(self) -> dict[str, Any]:
-        """Put back the values from before the last accepted (or restored, or optimized) step of this session."""
+        """Put back the values from before the last accepted (or restored, optimized or trained) step of this
+        session."""
         if not self._applied:
             raise SessionError("nothing to undo in this session; %trace_restore STEP (session.restore(step)) "
                                "brings back any version from the history")
