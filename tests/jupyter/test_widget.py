@@ -336,6 +336,9 @@ def test_propose_candidates_then_accept_part_of_one(session: Session, cells: Tra
     assert {c["name"]: c["new_text"] for c in second["changes"]} == {"prompt": "Write a limerick", "n": "5"}
     assert third["changes"] == [] and third["error"]
     assert session.parameters["prompt"]._data == "Write a poem"  # proposing changes nothing
+    fallback = widget.fallback_html()  # a saved notebook shows every candidate's diff
+    assert "3 candidates" in fallback and "Candidate 2 (the default choice)" in fallback
+    assert "+Write a haiku" in fallback and "+Write a limerick" in fallback and "-2" in fallback and "+5" in fallback
     widget._on_msg(widget, {"type": "accept", "names": ["n0"], "edits": {"n0": "7"}, "candidate": 0}, [])
     assert "not in this proposal" in widget.error and session.parameters["n"]._data == 2
     widget._on_msg(widget, {"type": "accept", "names": ["n0", "prompt0"], "edits": {"n0": "6"}, "candidate": 1}, [])

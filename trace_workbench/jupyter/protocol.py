@@ -322,7 +322,8 @@ def _diff_html(diff: str) -> str:
 
 def fallback_html(label: str, nodes: list[Node], output: Node | None, proposal: Proposal | None = None,
                   name_of: Callable[[str], str] = str) -> str:
-    """The static picture a saved notebook shows without a kernel: the graph (SVG) and the last proposal's diff."""
+    """The static picture a saved notebook shows without a kernel: the graph (SVG) and the last proposal's diff
+    (every candidate's, when it had several)."""
     parts = [f'<div class="trace-workbench-fallback"><p><b>Trace · cell {html.escape(label)}</b> '
              f'({len(nodes)} nodes; run the notebook for the interactive workbench)</p>']
     if nodes and len(nodes) <= FALLBACK_NODES:
@@ -337,13 +338,28 @@ def fallback_html(label: str, nodes: list[Node], output: Node | None, proposal: 
         parts.append(f"<p>Graph too large for a static picture: {html.escape(summary)}.</p>")
     if output is not None:
         parts.append(f"<p>Output: <code>{html.escape(short(output._data, 300))}</code></p>")
-    if proposal is not None and (proposal.changes or proposal.error):
+    candidates = proposal.candidates if isinstance(proposal, Candidate) else []
+    if candidates:
+        parts.append(f"<p><b>Last proposal ({html.escape(proposal.optimizer)}): {len(candidates)} candidates</b></p>")
+        for candidate in candidates:
+            score = "" if candidate.score is None else f", score {candidate.score:g}"
+            default = " (the default choice)" if candidate.index == proposal.index else ""
+            parts.append(f"<p><b>Candidate {candidate.index}{score}{default}</b></p>")
+            parts += _proposal_html(candidate, name_of)
+    elif proposal is not None and (proposal.changes or proposal.error):
         parts.append(f"<p><b>Last proposal ({html.escape(proposal.optimizer)})</b></p>")
-        if proposal.reasoning:
-            parts.append(f"<p><i>{html.escape(short(proposal.reasoning, 1000))}</i></p>")
-        if proposal.error:
-            parts.append(f"<p>{html.escape(unusable_reply(proposal))}</p>")
-        for key, change in proposal.changes.items():
-            parts.append(f"<p>{html.escape(name_of(key))} ({html.escape(change.kind)})</p>{_diff_html(change.diff)}")
+        parts += _proposal_html(proposal, name_of)
     parts.append("</div>")
     return "".join(parts)
+
+
+def _proposal_html(proposal: Proposal, name_of: Callable[[str], str]) -> list[str]:
+    """One proposal (or candidate) as HTML: its reasoning, why it could not be used, each parameter's diff."""
+    parts = []
+    if proposal.reasoning:
+        parts.append(f"<p><i>{html.escape(short(proposal.reasoning, 1000))}</i></p>")
+    if proposal.error:
+        parts.append(f"<p>{html.escape(unusable_reply(proposal))}</p>")
+    for key, change in proposal.changes.items():
+        parts.append(f"<p>{html.escape(name_of(key))} ({html.escape(change.kind)})</p>{_diff_html(change.diff)}")
+    return parts
