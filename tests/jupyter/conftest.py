@@ -1,14 +1,18 @@
-"""Fixtures for the magics tests: a clean environment, names numbered from 0, the scripted chat server and
-fresh IPython shells with the extension loaded."""
+"""Fixtures for the magics tests: a clean environment, names numbered from 0, the scripted chat server,
+fresh IPython shells with the extension loaded, and a real kernel (jupyter_client)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.workbench.conftest import clean_env, reply, server  # noqa: F401 -- the same fixtures serve both
+from trace_workbench.testing import ChatServer
+from trace_workbench.testing.front_end import running_kernel
 
 
 @pytest.fixture
@@ -41,3 +45,15 @@ def shell(make_shell) -> Any:
 def run(shell: Any, cell: str) -> Any:
     """Run a cell as the notebook would (stored in the history, so it gets an execution count)."""
     return shell.run_cell(cell, store_history=True)
+
+
+@pytest.fixture
+def kernel(tmp_path: Path) -> Iterator[tuple[Any, ChatServer]]:
+    """A python3 kernel in a temporary folder, its model at the scripted server, its history file there."""
+    with ChatServer() as chat_server:
+        env = {**os.environ, **chat_server.env(), "OPENAI_API_KEY": "test-key", "TRACE_WORKBENCH_TIMEOUT": "10",
+               "TRACE_WORKBENCH_HISTORY": str(tmp_path / "history.sqlite")}
+        for name in ("TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD", "TRACE_WORKBENCH_CACHE", "JPY_SESSION_NAME"):
+            env.pop(name, None)
+        with running_kernel(env, tmp_path) as client:
+            yield client, chat_server

@@ -5,15 +5,11 @@ the comm as the JupyterLab extension does. The extension itself is driven in tes
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from trace_workbench.testing import ChatServer
-from trace_workbench.testing.front_end import ScriptedFrontEnd, running_kernel
+from trace_workbench.testing.front_end import ScriptedFrontEnd
 
 CELL = ('%%trace --train prompt --name tuned\n'
         '# The prompt we tune (this comment stays)\n'
@@ -34,18 +30,6 @@ CODE_CELL = ('%%trace --train-code shout --name loud\n'
 
 def reply(suggestion: dict[str, Any]) -> str:
     return json.dumps({"reasoning": "Because of the feedback.", "answer": "", "suggestion": suggestion})
-
-
-@pytest.fixture
-def kernel(tmp_path: Path) -> Iterator[tuple[Any, ChatServer]]:
-    """A python3 kernel in a temporary folder, its model at the scripted server, its history file there."""
-    with ChatServer() as server:
-        env = {**os.environ, **server.env(), "OPENAI_API_KEY": "test-key", "TRACE_WORKBENCH_TIMEOUT": "10",
-               "TRACE_WORKBENCH_HISTORY": str(tmp_path / "history.sqlite")}
-        for name in ("TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD", "TRACE_WORKBENCH_CACHE", "JPY_SESSION_NAME"):
-            env.pop(name, None)
-        with running_kernel(env, tmp_path) as client:
-            yield client, server
 
 
 def start(kernel: tuple[Any, ChatServer], extension: bool = True, cell: str = CELL) -> ScriptedFrontEnd:

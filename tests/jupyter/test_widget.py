@@ -16,6 +16,7 @@ from trace_workbench.jupyter.protocol import GraphFeed, describe_error, parse_ed
 from trace_workbench.jupyter.widget import WorkbenchWidget
 from trace_workbench.llm.errors import LLMConfigError, LLMRateLimitError
 from trace_workbench.testing import ChatServer
+from trace_workbench.testing.front_end import ScriptedFrontEnd
 from trace_workbench.trace import GRAPH, node
 from trace_workbench.workbench import Session
 
@@ -397,3 +398,28 @@ def test_the_widget_shows_what_became_of_the_cell_text_and_asks_about_an_edited_
     assert session.parameters["prompt"]._data == "Write a limerick"  # accepted in the kernel all the same
     widget.close()
     sync.close()
+
+
+def test_a_kernel_interrupt_stops_a_running_propose(kernel) -> None:
+    client, server = kernel
+    front = ScriptedFrontEnd(client)
+    front.execute("load", "%load_ext trace_workbench")
+    front.execute("traced", '%%trace --train tone --name mood\ntone = "calm"\ntone.upper()')
+    front.python("import time\ntime.sleep(0.5)\nprint('idle interrupts are ignored')")
+    front.interrupt()  # nothing proposes: the kernel ignores it, as it does without the extension
+    assert "ignored" in front.python("print('idle interrupts are ignored')")
+    server.slow(20, content=reply({"tone0": "warm"}))
+    widget = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS['mood']"
+    front.python(f"w = {widget}\nw._on_msg(w, {{'type': 'propose', 'text': 'warmer'}}, [])")  # the Propose button
+    assert front.python("print(w.status)").strip() == "proposing"
+    started = time.monotonic()
+    front.interrupt()
+    deadline = time.monotonic() + 10
+    while front.python("print(w.status)").strip() != "idle" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert time.monotonic() - started < 10  # not the 20 s reply
+    assert "Stopped" in front.python("print(w.error)")
+    steps = "[(s.decision, s.note) for s in w.session.steps()]"
+    assert "('cancelled', 'stopped by a kernel interrupt while proposing; nothing changed')" in front.python(
+        f"print({steps})")
+    assert front.python("print(tone)").strip() == "calm"  # nothing applied

@@ -43,6 +43,36 @@ STEP_EVENTS = ("accepted", "optimized", "rejected", "undone", "restored", "edite
 VALUE_EVENTS = ("accepted", "optimized", "undone", "restored", "edited")
 
 _CELL_WIDGETS: dict[str, WorkbenchWidget] = {}
+_PROPOSING: set[WorkbenchWidget] = set()
+"""Widgets whose proposal runs in the background: a kernel interrupt stops them."""
+
+
+def _watch_interrupts() -> None:
+    """Make a kernel interrupt (SIGINT) while the kernel is idle stop the widgets' running proposals.
+
+    An idle ipykernel ignores SIGINT: it installs the handler it will restore after each message in
+    `kernel.saved_sigint_handler`. Called from a message handler (main thread), this puts a handler
+    there that stops what proposes and otherwise does what the kernel's handler did.
+    """
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    previous = getattr(kernel, "saved_sigint_handler", None)
+    if previous is None or getattr(previous, "trace_workbench", False):
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        running = list(_PROPOSING)
+        if running:
+            for widget in running:
+                kernel.io_loop.add_callback(widget.interrupt)
+        elif callable(previous):
+            previous(signum, frame)
+
+    on_interrupt.trace_workbench = True  # type: ignore[attr-defined]
+    kernel.saved_sigint_handler = on_interrupt
 
 
 class WorkbenchWidget(anywidget.AnyWidget):
@@ -221,6 +251,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
         candidates = int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
         self.error, self.status = "", "proposing"
         stop = self._stop_event = threading.Event()
+        _PROPOSING.add(self)
+        _watch_interrupts()
 
         def work() -> None:
             try:
@@ -231,21 +263,27 @@ class WorkbenchWidget(anywidget.AnyWidget):
                 if not stop.is_set():
                     self.error = describe_error(e, self._base_url())
             finally:
+                _PROPOSING.discard(self)
                 if not stop.is_set():
                     self.status = "idle"
 
         self._worker = threading.Thread(target=work, name=f"trace-workbench-propose-{self.label}", daemon=True)
         self._worker.start()
 
-    def _stop(self, _content: dict[str, Any]) -> None:
+    def _stop(self, _content: dict[str, Any], how: str = "from the widget") -> None:
         """Stop a running propose: the widget is free at once, the late reply is dropped, the history
         records the cancellation."""
         if self._worker is None or not self._worker.is_alive() or self._stop_event.is_set():
             return
         self._stop_event.set()
-        self._act(lambda: self.session.cancel("stopped from the widget while proposing; nothing changed"))
+        _PROPOSING.discard(self)
+        self._act(lambda: self.session.cancel(f"stopped {how} while proposing; nothing changed"))
         self.status = "idle"
         self.error = "Stopped: the proposal was cancelled and nothing changed. Press Propose to ask again."
+
+    def interrupt(self) -> None:
+        """A kernel interrupt while this widget proposes: stop it, as the Stop button does."""
+        self._stop({}, how="by a kernel interrupt")
 
     def _base_url(self) -> str | None:
         try:

@@ -76,6 +76,10 @@ class ScriptedFrontEnd:
         """Run `code` in a new scratch cell; returns what it printed."""
         return self.execute(f"scratch-{len(self.cells)}", code)
 
+    def interrupt(self) -> None:
+        """Interrupt the kernel as JupyterLab's stop button does (SIGINT, through its kernel manager)."""
+        self.client.parent.interrupt_kernel()
+
     def answer(self, data: dict[str, Any]) -> None:
         """Send `data` to the kernel on the cell comm (the kernel reads it before the next cell)."""
         self.client.shell_channel.send(self.client.session.msg("comm_msg", {"comm_id": self.comm_id, "data": data}))
