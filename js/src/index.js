@@ -333,17 +333,18 @@ function render({ model, el }) {
           candidate === null ? "Accept all" : `Accept candidate ${candidate}`),
         changes.length > 1 ? h(doc, "button", { className: "tw-apply-choices", onclick: () => decide("chosen") },
           "Apply choices") : null,
-        h(doc, "button", { className: "tw-reject-all", onclick: () => send({ type: "reject", reason: null }) },
-          candidate === null ? "Reject" : "Reject all candidates")));
+        candidate === null ? rejectButton("Reject") : null));
     }
     return elements;
   }
 
-  function candidateLabel(option, chosen) {
+  function rejectButton(text) {
+    return h(doc, "button", { className: "tw-reject-all", onclick: () => send({ type: "reject", reason: null }) }, text);
+  }
+
+  function candidateHead(option, chosen) {
     const score = typeof option.score === "number" ? ` · score ${option.score}` : "";
-    const short = (c) => (c.new_text.includes("\n") || c.new_text.length > 24 ? c.name : `${c.name} = ${c.new_text}`);
-    const changed = option.changes.length ? option.changes.map(short).join(", ") : "no change";
-    return `Candidate ${option.index}${score}${option.index === chosen ? " (default)" : ""} · ${changed}`;
+    return `Candidate ${option.index}${score}${option.index === chosen ? " (default)" : ""}`;
   }
 
   function renderProposal() {
@@ -360,23 +361,19 @@ function render({ model, el }) {
       renderStatus();
       return;
     }
-    // Several candidates: one tab each (its score and what it changes), the picked one's diffs below.
-    const panel = h(doc, "div", { className: "tw-candidate-panel", role: "tabpanel" });
-    const tabs = candidates.map((option) => h(doc, "button", { className: "tw-candidate-tab", role: "tab",
-      "data-index": String(option.index), onclick: () => pick(option.index) }, candidateLabel(option, proposal.chosen)));
-    const pick = (index) => {
-      tabs.forEach((tab, i) => tab.setAttribute("aria-selected", String(candidates[i].index === index)));
-      const option = candidates.find((c) => c.index === index);
-      panel.replaceChildren(option.evaluation_error
-        ? h(doc, "div", { className: "tw-unusable" }, `Not scored: ${option.evaluation_error}`) : "",
-      ...optionElements(option, index));
-      panel.setAttribute("aria-label", `Candidate ${index}`);
-      renderStatus();
-    };
+    // Several candidates: side by side, one column each (its score, reasoning and diffs, its own accept).
+    const columns = candidates.map((option) => h(doc, "section", {
+      className: `tw-candidate-column${option.index === proposal.chosen ? " tw-candidate-default" : ""}`,
+      role: "listitem", "data-index": String(option.index), "aria-label": `Candidate ${option.index}` },
+    h(doc, "div", { className: "tw-candidate-head" }, candidateHead(option, proposal.chosen)),
+    option.evaluation_error ? h(doc, "div", { className: "tw-unusable" }, `Not scored: ${option.evaluation_error}`)
+      : null,
+    ...optionElements(option, option.index)));
     proposalBox.append(h(doc, "div", { className: "tw-section-title" },
       `${candidates.length} candidates from ${from}: pick one (or parts of one) and accept it`),
-    h(doc, "div", { className: "tw-candidate-tabs", role: "tablist" }, tabs), panel);
-    pick(proposal.chosen ?? candidates[0].index);
+    h(doc, "div", { className: "tw-candidate-grid", role: "list" }, columns),
+    h(doc, "div", { className: "tw-actions" }, rejectButton("Reject all candidates")));
+    renderStatus();
   }
 
   function renderAccepted() {

@@ -114,18 +114,19 @@ def test_choose_among_candidates_in_jupyterlab(page: Any, lab: Lab, chat_server:
     widget.locator(".tw-feedback").fill("more feeling")
     widget.locator(".tw-candidates").fill("3")
     widget.locator(".tw-propose").click()
-    tabs = widget.locator(".tw-candidate-tab")
-    tabs.nth(2).wait_for(timeout=60_000)
-    assert tabs.count() == 3 and tabs.nth(2).inner_text() == "Candidate 2 (default) · tone = curious"
-    assert tabs.nth(2).get_attribute("aria-selected") == "true"
-    assert "curious" in widget.locator(".tw-candidate-panel .tw-word-add").inner_text()
-    tabs.nth(0).click()
-    assert tabs.nth(0).get_attribute("aria-selected") == "true"
-    panel = widget.locator(".tw-candidate-panel")
-    assert "Option cheerful." in panel.locator(".tw-reasoning").inner_text()
-    assert "cheerful" in panel.locator(".tw-word-add").inner_text()
+    columns = widget.locator(".tw-candidate-column")
+    columns.nth(2).wait_for(timeout=60_000)
+    assert columns.count() == 3  # side by side: every candidate visible at once, each with its own diff
+    heads = [columns.nth(i).locator(".tw-candidate-head").inner_text() for i in range(3)]
+    assert heads == ["Candidate 0", "Candidate 1", "Candidate 2 (default)"]
+    boxes = [columns.nth(i).bounding_box() for i in range(3)]
+    assert boxes[0]["y"] == boxes[1]["y"] == boxes[2]["y"] and boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
+    for i, tone in enumerate(("cheerful", "solemn", "curious")):
+        assert tone in columns.nth(i).locator(".tw-word-add").inner_text()
+        assert f"Option {tone}." in columns.nth(i).locator(".tw-reasoning").inner_text()
+    assert "tw-candidate-default" in columns.nth(2).get_attribute("class")
     widget.screenshot(path=str(ARTIFACTS / "workbench-candidates.png"))
-    panel.locator(".tw-accept-all").click()
+    columns.nth(0).locator(".tw-accept-all").click()
     widget.locator(".tw-accepted pre:has-text('cheerful')").wait_for()
     run_cell(page, 2)
     cell_output(page, 2).locator("text=TONE=cheerful").wait_for()
