@@ -4,12 +4,13 @@ the comm as the JupyterLab extension does. The extension itself is driven in tes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from trace_workbench.testing import ChatServer
 from trace_workbench.testing.front_end import ScriptedFrontEnd
+
+from .conftest import reply
 
 CELL = ('%%trace --train prompt --name tuned\n'
         '# The prompt we tune (this comment stays)\n'
@@ -26,10 +27,6 @@ CODE_CELL = ('%%trace --train-code shout --name loud\n'
              '    return text.upper()  # old body\n'
              '\n'
              'shout("hi")')
-
-
-def reply(suggestion: dict[str, Any]) -> str:
-    return json.dumps({"reasoning": "Because of the feedback.", "answer": "", "suggestion": suggestion})
 
 
 def start(kernel: tuple[Any, ChatServer], extension: bool = True, cell: str = CELL) -> ScriptedFrontEnd:

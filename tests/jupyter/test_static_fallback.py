@@ -13,7 +13,7 @@ from nbconvert import HTMLExporter
 
 from trace_workbench.testing import ChatServer
 
-from .test_cell_sync import reply
+from .conftest import reply
 
 
 @pytest.fixture
