@@ -8,8 +8,9 @@ without a kernel.
 Messages, kernel -> front end: {"type": "graph", "seq", "reset", "nodes", "edges", "updates"}.
 Front end -> kernel: {"type": "snapshot"}, {"type": "propose", "text", "score", "candidates"},
 {"type": "accept", "names", "edits", "candidate"}, {"type": "reject", "reason"}, {"type": "restore", "step"},
-{"type": "rerun"}, {"type": "stop"}. "candidates" (optional, default 1) asks for that many alternatives;
-"candidate" (optional) is the index of the alternative accepted.
+{"type": "rerun"}, {"type": "stop"}, {"type": "writeback", "answer"}. "candidates" (optional, default 1)
+asks for that many alternatives; "candidate" (optional) is the index of the alternative accepted; "answer"
+("overwrite", "below" or "keep") is the person's choice for a cell they edited (see cell_sync).
 """
 
 from __future__ import annotations
