@@ -24,7 +24,6 @@ import gc
 import hashlib
 import importlib
 import importlib.metadata
-import json
 import math
 import operator
 import os
@@ -40,11 +39,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from raw_figures import save
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmark this checkout, whatever else is installed
     sys.path.insert(0, str(ROOT))
 
-RESULTS = ROOT / "benchmarks" / "results"
 OPTO = "trace-opt"
 OURS = "trace_workbench"
 FEEDBACK = "The output should be larger."
@@ -623,10 +623,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {elapsed:.1f} s; 1-minute load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
           f"{' (a busy machine: figures are noisier than usual)' if busy else ''}")
 
-    out = args.out or RESULTS / (f"engine-{_dt.datetime.now():%Y%m%d-%H%M%S}"
-                                 f"{'-quick' if args.quick else ''}{'-gcoff' if GC_OFF else ''}"
-                                 f"{'-cpu' if CLOCK == 'cpu' else ''}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "when": _dt.datetime.now().isoformat(timespec="seconds"), "mode": "quick" if args.quick else "full",
         "gc_off": GC_OFF, "clock": CLOCK, "elapsed_s": elapsed, "trace_opt_missing": missing,
@@ -639,8 +635,8 @@ def main(argv: list[str] | None = None) -> int:
         "table": report.table(), "targets": targets, "exponents": exponents, "memory_bytes": memory,
         "imports": imports, "recursion_limit_raised_to": recursion, "raw": raw,
     }
-    out.write_text(json.dumps(document, indent=1, default=str))
-    print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    tags = [tag for tag, on in (("quick", args.quick), ("gcoff", GC_OFF), ("cpu", CLOCK == "cpu")) if on]
+    save("engine", document, tags, path=args.out)
     return 0
 
 

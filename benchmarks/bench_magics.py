@@ -25,8 +25,6 @@ A table goes to stdout and the raw repeats to benchmarks/results/magics-*.json (
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
 import platform
 import statistics
 import sys
@@ -34,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from raw_figures import save
 
 GROUPS = 250
 BODY = "".join("x = x + 1\ny = abs(x)\nt = text.upper()\nu = t.lower()\n" for _ in range(GROUPS))
@@ -113,13 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     exec_ms, traced_ms = medians["exec, no IPython"], medians["TracedCells.run"]
     print(f"Without IPython, tracing the cell costs {traced_ms / exec_ms:.1f}x its plain execution "
           f"({traced_ms - exec_ms:.1f} ms for {4 * GROUPS} operations).")
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = results / f"magics-{stamp}{'-quick' if args.quick else ''}.json"
-    out.write_text(json.dumps({"python": sys.version, "platform": platform.platform(), "operations": 4 * GROUPS,
-                               "repeat": repeat, "median_ms": medians, "raw_ms": raw}, indent=1))
-    print(f"raw figures: {out}")
+    save("magics", {"python": sys.version, "platform": platform.platform(), "operations": 4 * GROUPS,
+                    "repeat": repeat, "median_ms": medians, "raw_ms": raw}, ["quick"] if args.quick else [])
     return 0
 
 

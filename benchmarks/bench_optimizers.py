@@ -16,10 +16,8 @@ are printed. A table goes to stdout; the figures go to benchmarks/results/optimi
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import importlib
 import importlib.metadata
-import json
 import os
 import platform
 import statistics
@@ -30,11 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from raw_figures import save
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmark this checkout, whatever else is installed
     sys.path.insert(0, str(ROOT))
 
-RESULTS = ROOT / "benchmarks" / "results"
 OPTO = "trace-opt"
 OURS = "trace_workbench"
 FEEDBACK = "The number needs to be larger."
@@ -217,12 +216,9 @@ def main(argv: list[str] | None = None) -> int:
           + "".join(f"{results['fan_out'][k]['median']:>18.3f}" for k in keys))
     print(f"{'cold import of the optimizers':34}" + "".join(f"{results['import'][k]['median']:>18.3f}" for k in keys))
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = RESULTS / f"optimizers-{stamp}{'-quick' if args.quick else ''}.json"
     meta = {"python": platform.python_version(), "versions": {i.key: i.version for i in impls}, "missing": missing}
-    path.write_text(json.dumps({**meta, **results}, indent=2))
-    print(f"\nresults: {path.relative_to(ROOT)}")
+    print()
+    save("optimizers", {**meta, **results}, ["quick"] if args.quick else [])
     return 0
 
 

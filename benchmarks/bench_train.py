@@ -24,9 +24,7 @@ benchmarks/results/train-*.json (gitignored).
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import functools
-import json
 import multiprocessing
 import os
 import platform
@@ -35,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from raw_figures import save
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # benchmark this checkout, whatever else is installed
@@ -46,7 +46,6 @@ from trace_workbench.trace import GRAPH, Module, node  # noqa: E402
 from trace_workbench.trace.operators import call_llm  # noqa: E402
 from trace_workbench.train import evaluate  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
 TARGET = 6.0
 
 
@@ -145,18 +144,14 @@ def main() -> int:
     print(f"{'speed-up':32}{speedup:>10.2f} x   target >= {TARGET:g}x: {'MET' if speedup >= TARGET else 'MISSED'}")
     print(f"{'against n x delay alone':32}{bound / threaded:>10.2f} x   (no-overhead serial: {bound:.2f} s)")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
-    out = RESULTS / f"train-{stamp}{'-quick' if args.quick else ''}.json"
-    out.write_text(json.dumps({
+    save("train", {
         "examples": args.examples, "delay": args.delay, "threads": args.threads, "repeats": args.repeats,
         "serial_seconds": serial_times, "threaded_seconds": threaded_times, "speedup": speedup,
         "speedup_vs_delay_bound": bound / threaded,
         "target": TARGET, "met": speedup >= TARGET, "git_head": head.stdout.strip(),
         "python": platform.python_version(), "cpus": os.cpu_count(),
-    }, indent=1))
-    print(f"results: {out.relative_to(ROOT)}")
+    }, ["quick"] if args.quick else [])
     return 0 if speedup >= TARGET else 2
 
 

@@ -19,10 +19,8 @@ A table goes to stdout and the raw figures to benchmarks/results/widget-*.json (
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import functools
 import http.server
-import json
 import shutil
 import statistics
 import sys
@@ -30,6 +28,8 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+
+from raw_figures import save
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -177,10 +177,7 @@ def main() -> None:
     print(f"{'apply the delta':<44}{delta_drawn:>9.1f}{delta:>9.1f}{100:>9}")
     print(f"{'  of which the synchronous apply (no drawing)':<44}{apply:>9.1f}")
     print("drawn: until cytoscape's render event; +frame: until the frame after it")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")
-    (out / f"widget-{stamp}.json").write_text(json.dumps(result, indent=1))
+    save("widget", result, ["quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ A table goes to stdout and the raw figures to benchmarks/results/writeback-*.jso
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import os
 import platform
@@ -28,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from raw_figures import save
 
 SIZES = (10, 100, 1_000, 10_000)
 TRACED = ('%%trace --train prompt --name tuned\n# the prompt we tune\nprompt = "Write a poem"  # literal\n'
@@ -108,13 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in medians.items():
         print(f"  {name:<22}{value:>8.1f}")
     print(f"  the write-back adds {medians['with the extension'] - medians['without it']:.1f} ms to a step")
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = results / f"writeback-{stamp}{'-quick' if args.quick else ''}.json"
-    out.write_text(json.dumps({"python": sys.version, "platform": platform.platform(), "repeat": repeat,
-                               "write_back_us": rewrite, "kernel_step_ms": steps}, indent=1))
-    print(f"raw figures: {out}")
+    save("writeback", {"python": sys.version, "platform": platform.platform(), "repeat": repeat,
+                       "write_back_us": rewrite, "kernel_step_ms": steps}, ["quick"] if args.quick else [])
     return 0
 
 
