@@ -29,12 +29,26 @@ from trace_workbench.trace.utils import sum_feedback
 __all__ = [
     "AbstractOptimizer",
     "ApplyError",
+    "assign_all",
     "Optimizer",
     "OptimizerError",
     "UnusableReplyError",
     "UnusableReplyWarning",
 ]
 
+
+
+def assign_all(assignments: Iterable[tuple[ParameterNode, Any]]) -> None:
+    """Set each parameter to its value, all of them or none: a failing set puts back those already done."""
+    done: list[tuple[ParameterNode, Any]] = []
+    try:
+        for node, value in assignments:
+            done.append((node, node._data))
+            node._set(value)
+    except BaseException:
+        for node, old in reversed(done):
+            node._set(old)
+        raise
 
 class OptimizerError(Exception):
     """Base class of the errors optimizers raise themselves."""
@@ -254,7 +268,7 @@ class Optimizer(AbstractOptimizer):
                 plan.append((name, node, node._data, value))
             if errors:
                 raise ApplyError(errors)
-            self._set_all([(node, value) for _, node, _, value in plan])
+            assign_all([(node, value) for _, node, _, value in plan])
             if plan:
                 self._applied.append([(node, old, value) for _, node, old, value in plan])
             return {name: value for name, _, _, value in plan}
@@ -265,7 +279,7 @@ class Optimizer(AbstractOptimizer):
             if not self._applied:
                 raise OptimizerError(f"Nothing to revert: {type(self).__name__} has no applied change left to undo.")
             last = self._applied[-1]
-            self._set_all([(node, old) for node, old, _ in reversed(last)])
+            assign_all([(node, old) for node, old, _ in reversed(last)])
             self._applied.pop()
             return {node.py_name: old for node, old, _ in last}
 
@@ -319,17 +333,6 @@ class Optimizer(AbstractOptimizer):
                                                and not any(n is u for u in unknown)})
         rejected.update({n.py_name: "not a parameter of this optimizer" for n in unknown})
         return Proposal(optimizer=type(self).__name__, changes=changes, rejected=rejected)
-
-    def _set_all(self, assignments: list[tuple[ParameterNode, Any]]) -> None:
-        done: list[tuple[ParameterNode, Any]] = []
-        try:
-            for node, value in assignments:
-                done.append((node, node._data))
-                node._set(value)
-        except BaseException:
-            for node, old in reversed(done):
-                node._set(old)
-            raise
 
     # -- copies ---------------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

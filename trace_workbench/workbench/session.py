@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trace_workbench.optimizers import OPRO, Candidate, Optimizer, OptoPrime, OptoPrimeMulti, Proposal, TextGrad
+from trace_workbench.optimizers.optimizer import assign_all
 from trace_workbench.optimizers.values import same_value, value_kind
 from trace_workbench.trace.bundle import FunModule, function_source
 from trace_workbench.trace.graph import Scope
@@ -535,18 +536,9 @@ class Session:
 
     def _set_values(self, values: Mapping[str, Any]) -> list[ValueChange]:
         """Set registered parameters to `values` all at once, or none (undone if one fails)."""
-        done: list[tuple[ParameterNode, Any]] = []
-        changes: list[ValueChange] = []
-        try:
-            for name, value in values.items():
-                node = self.parameters[name]
-                changes.append(ValueChange(name, value_kind(node), node._data, value, self.owners.get(name)))
-                done.append((node, node._data))
-                node._set(value)
-        except BaseException:
-            for node, old in reversed(done):
-                node._set(old)
-            raise
+        changes = [ValueChange(name, value_kind(self.parameters[name]), self.parameters[name]._data, value,
+                               self.owners.get(name)) for name, value in values.items()]
+        assign_all((self.parameters[c.name], c.after) for c in changes)
         return changes
 
     def remember(self, step: int, changes: list[ValueChange]) -> None:
