@@ -153,13 +153,18 @@ def _to_bool(new: Any) -> bool:
     raise ValueConversionError(f"expected a boolean (true or false), got {_json_type(new)} {_preview(new)}")
 
 
+def _literal_of(new: Any, expected: str) -> Any:
+    """`new` itself, or the literal its text spells (ValueConversionError saying what was `expected`)."""
+    if not isinstance(new, str):
+        return new
+    try:
+        return parse_literal(new)
+    except ValueError:
+        raise ValueConversionError(f"expected {expected}, got text {_preview(new)}") from None
+
+
 def _to_int(new: Any) -> int:
-    value = new
-    if isinstance(value, str):
-        try:
-            value = parse_literal(value)
-        except ValueError:
-            raise ValueConversionError(f"expected an integer, got text {_preview(new)}") from None
+    value = _literal_of(new, "an integer")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueConversionError(f"expected an integer, got {_json_type(value)} {_preview(new)}")
     if isinstance(value, float):
@@ -199,12 +204,7 @@ _CONTAINER_NAMES = {list: "a list", tuple: "a tuple (written as a list)", set: "
 
 
 def _to_container(new: Any, target: type) -> Any:
-    value = new
-    if isinstance(value, str):
-        try:
-            value = parse_literal(value)
-        except ValueError:
-            raise ValueConversionError(f"expected {_CONTAINER_NAMES[target]}, got text {_preview(new)}") from None
+    value = _literal_of(new, _CONTAINER_NAMES[target])
     if target is dict:
         if isinstance(value, dict):
             return value
