@@ -142,31 +142,44 @@ class CellSync:
         for cell_id, changed in touched.items():
             self._update(self.cells[cell_id], changed)
 
-    def _value(self, name: str) -> tuple[bool, Any]:
-        """(is it a function, its current value or code)."""
-        if name in self.session.functions:
-            return True, self.session.functions[name].parameter._data
-        return False, self.session.parameters[name]._data
+    def _current(self, names: Iterable[str]) -> dict[str, tuple[bool, Any]]:
+        """name -> (is it a function, its current value or code), for the names the session knows."""
+        current: dict[str, tuple[bool, Any]] = {}
+        for name in names:
+            if name in self.session.functions:
+                current[name] = (True, self.session.functions[name].parameter._data)
+            elif name in self.session.parameters:
+                current[name] = (False, self.session.parameters[name]._data)
+        return current
+
+    @staticmethod
+    def _written_into(base: str, chosen: dict[str, tuple[bool, Any]]) -> str:
+        values = {name: value for name, (is_function, value) in chosen.items() if not is_function}
+        functions = {name: value for name, (is_function, value) in chosen.items() if is_function}
+        return write_back(base, values, functions)
 
     def _new_text(self, base: str, names: Iterable[str], changed: Iterable[str]) -> tuple[str, list[str]]:
-        """`base` with the current values of `names` written in; the reasons a changed name cannot be."""
-        values: dict[str, Any] = {}
-        functions: dict[str, Any] = {}
+        """`base` with the current values of `names` written in; the reasons a changed name cannot be.
+
+        One rewrite when every name can be written; else each is tried alone and the writable ones kept.
+        """
+        current = self._current(names)
+        try:
+            return self._written_into(base, current), []
+        except WritebackError:
+            pass
+        writable: dict[str, tuple[bool, Any]] = {}
         problems: list[str] = []
         changed = set(changed)
-        for name in names:
-            if name not in self.session.parameters:
-                continue
-            is_function, value = self._value(name)
-            single = {name: value}
+        for name, entry in current.items():
             try:
-                write_back(base, None if is_function else single, single if is_function else None)
+                self._written_into(base, {name: entry})
             except WritebackError as e:
                 if name in changed:
                     problems.append(str(e))
                 continue
-            (functions if is_function else values)[name] = value
-        return write_back(base, values, functions), problems
+            writable[name] = entry
+        return self._written_into(base, writable), problems
 
     def _update(self, cell: _Cell, changed: list[str]) -> None:
         label = cell.label
