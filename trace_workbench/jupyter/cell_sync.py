@@ -152,6 +152,10 @@ class CellSync:
                 current[name] = (False, self.session.parameters[name]._data)
         return current
 
+    def rewritten(self, text: str, names: Iterable[str]) -> str:
+        """`text` (a traced cell) with the current values of `names` written in; WritebackError if one cannot be."""
+        return self._written_into(text, self._current(names))
+
     @staticmethod
     def _written_into(base: str, chosen: dict[str, tuple[bool, Any]]) -> str:
         values = {name: value for name, (is_function, value) in chosen.items() if not is_function}

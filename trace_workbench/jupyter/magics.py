@@ -23,7 +23,7 @@ import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.cell_sync import CellSync
 from trace_workbench.jupyter.rewrite import RewriteError
-from trace_workbench.jupyter.writeback import WritebackError, write_back
+from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
@@ -309,10 +309,8 @@ class TraceMagics(Magics):
         if label is None or label not in self.sources:
             raise UsageError(f"no traced cell {label!r} ran in this kernel" if label else "no traced cell ran yet")
         options = self.cells.cells[label].options
-        values = {name: self.session.parameters[name]._data for name in options.train}
-        functions = {name: self.session.functions[name].parameter._data for name in options.train_code}
         try:
-            source = write_back(self.sources[label], values, functions)
+            source = self.sync.rewritten(self.sources[label], options.train + options.train_code)
         except WritebackError as e:
             raise UsageError(f"%trace_writeback: {e}") from None
         self.shell.set_next_input(source)
