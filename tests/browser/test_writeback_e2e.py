@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import ARTIFACTS, PROPOSED, WRITEBACK_CELL, Lab, cell_output, only_local_requests, open_notebook, run_all
+from .conftest import (
+    ARTIFACTS,
+    KERNEL_IDLE,
+    PROPOSED,
+    WRITEBACK_CELL,
+    Lab,
+    cell_output,
+    only_local_requests,
+    open_notebook,
+    run_all,
+)
 
 CELL_TEXT = "(index) => window.jupyterapp.shell.currentWidget.content.widgets[index].model.sharedModel.getSource()"
 EXECUTE = """(code) => new Promise((resolve) => {
@@ -77,10 +87,7 @@ def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
     for suffix in ("", "-wal", "-shm"):
         history.with_name(history.name + suffix).unlink(missing_ok=True)
-    page.wait_for_function("""() => {
-      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-      return kernel.connectionStatus === "connected" && kernel.status === "idle";
-    }""", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     for index in range(3):
         cell_output(page, index).evaluate("(el) => { el.textContent = ''; }")
     run_all(page)
