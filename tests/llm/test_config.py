@@ -92,12 +92,13 @@ def test_describe_says_what_is_set_without_the_key():
     config = LLMConfig.resolve(model="m", base_url="http://u:pw@host:8000/v1?x=1", api_key="sk-secret-value")
     text = config.describe()
     assert "sk-secret-value" not in text and "pw" not in text
-    assert "model='m'" in text and "base_url='http://host:8000/v1'" in text and "api_key set" in text
+    assert "model='m'" in text and "base_url='http://***@host:8000/v1?x=***'" in text and "api_key set" in text
     assert "sk-secret-value" not in repr(config)
 
 
-def test_redact_url_drops_credentials_and_query():
-    assert redact_url("https://user:pass@example.com:8443/openai/v1?api-key=abc") == "https://example.com:8443/openai/v1"
+def test_redact_url_hides_credentials_and_query_values():
+    assert (redact_url("https://user:pass@example.com:8443/openai/v1?api-key=abc&api-version=1")
+            == "https://***@example.com:8443/openai/v1?api-key=***&api-version=***")
     assert redact_url("http://localhost:11434/v1") == "http://localhost:11434/v1"
     assert redact_url(None) is None
 

@@ -148,3 +148,28 @@ def test_a_failed_call_is_not_metered(server, make_llm):
     with pytest.raises(LLMRequestError):
         llm("hi")
     assert llm.meter.calls == []
+
+
+def test_a_trickling_reply_times_out_by_one_deadline(server, make_llm):
+    """A body sent one byte every 0.05 s would take minutes; the whole attempt ends by the timeout."""
+    server.trickle(0.05, times=2)
+    llm = make_llm(timeout=1.0, max_retries=1)
+    started = time.monotonic()
+    with pytest.raises(LLMTimeoutError, match="timed out after 2 attempts"):
+        llm("hello")
+    assert time.monotonic() - started < 6  # two attempts of 1 s, the SDK's backoff between them
+    assert len(server.completion_requests) == 2
+
+
+def test_a_trickle_shorter_than_the_timeout_is_read_whole(server, make_llm):
+    server.trickle(0.0005, content="slowly")
+    assert make_llm(timeout=10.0).create(messages="hi").choices[0].message.content == "slowly"
+
+
+def test_a_long_retry_after_is_reported_with_the_wait_asked_for(server, make_llm):
+    server.rate_limit(retry_after=3600)
+    with pytest.raises(LLMRateLimitError) as error:
+        make_llm(max_retries=2)("hello")
+    assert len(server.completion_requests) == 1
+    assert "asked to wait 1 h before trying again (Retry-After: 3600)" in str(error.value)
+    assert "did not retry" in str(error.value)

@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from trace_workbench.llm import LLM, LLMAuthError, LLMRateLimitError
+from trace_workbench.llm import LLM, LLMAuthError, LLMError, LLMRateLimitError
+from trace_workbench.llm.config import redact_text
 
 SENTINEL = "sk-SENTINEL-9f8e7d6c5b4a"
 
@@ -50,3 +51,42 @@ def test_the_key_never_leaves_the_http_request(server, tmp_path, caplog):
     for path in files:
         assert SENTINEL.encode() not in path.read_bytes(), path.name
     assert SENTINEL.encode() not in pickle.dumps(llm)
+
+
+URL_KEY = "sk-URLKEY-1a2b3c4d5e"
+
+
+def test_a_key_in_the_base_url_never_shows(server):
+    """Credentials in the base URL's user-info and query are redacted in reprs, errors and their context."""
+    url = f"http://user:{URL_KEY}@127.0.0.1:{server.port}/v1?api-key={URL_KEY}"
+    llm = LLM("test-model", base_url=url, api_key="other-key-123456", max_retries=0, timeout=5)
+    with pytest.raises(LLMError) as error:  # the test server echoes the path, query (and key) included
+        llm("hello")
+    assert URL_KEY in server.requests[-1].path  # the key did reach the server
+    shown = {
+        "repr(config)": repr(llm.config()),
+        "describe": llm.config().describe(),
+        "repr(llm)": repr(llm),
+        "error": str(error.value),
+        "server_message": str(error.value.server_message),
+        "context": repr(error.value.__context__),
+        "cause": repr(error.value.__cause__),
+    }
+    for where, text in shown.items():
+        assert URL_KEY not in text, where
+    assert "http://***@127.0.0.1" in shown["repr(config)"] and "?api-key=***" in shown["repr(config)"]
+    assert "Server said" in shown["error"] and "***" in shown["server_message"]
+
+
+def test_a_short_key_is_redacted_as_a_whole_token_only(server):
+    server.fail(400, "the test-key is wrong for this test; testing is over")
+    llm = LLM("test-model", base_url=server.base_url, api_key="test", max_retries=0, timeout=5)
+    with pytest.raises(LLMError) as error:
+        llm("hello")
+    assert 'Server said: "the test-key is wrong for this ***; testing is over"' in str(error.value)
+
+
+def test_redact_text_replaces_long_secrets_anywhere():
+    assert redact_text("path?k=sk-LONGSECRET99chat", ["sk-LONGSECRET99"]) == "path?k=***chat"
+    assert redact_text("a bad day", ["a"]) == "*** bad day"
+    assert redact_text("nothing here", []) == "nothing here"

@@ -263,3 +263,11 @@ def test_rejecting_candidates_refuses_them_all_and_the_optimizers_remember(serve
         refused = [variables for variables, said in optimizer.memory if "rejected by a person: neither" in said]
         assert [{name: value for name, (value, _) in v.items()} for v in refused] == [{"prompt0": "Hi"}, {"n0": 2}]
     assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 1)
+
+
+def test_the_settings_shown_hide_credentials_in_the_base_url(server) -> None:
+    """%trace_config prints these settings, so they land in the saved notebook: no key in them."""
+    session = Session()
+    shown = session.configure(base_url="http://user:sk-URL-SECRET-77@127.0.0.1:9/v1?api-key=sk-URL-SECRET-77")
+    assert shown["base_url"] == "http://***@127.0.0.1:9/v1?api-key=***"
+    assert "sk-URL-SECRET-77" not in repr(session.settings) and "sk-URL-SECRET-77" not in repr(session.llm)

@@ -7,7 +7,9 @@ replay files, and usage accounting. ``openai`` is imported at the first call, no
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import os
 import threading
 import time
@@ -22,6 +24,7 @@ from trace_workbench.llm.config import (
     ENV_REPLAY,
     LLMConfig,
     Secret,
+    redact_text,
     redact_url,
     resolve_path,
 )
@@ -123,13 +126,18 @@ class LLM:
             if self._client is None or self._client_config != config:
                 import openai
 
+                from trace_workbench.llm.deadline import deadline_client
+
                 _, key = config.require()
+                options = dict(self.client_options)
+                if "http_client" not in options:  # the SDK's own client bounds each read, not the whole reply
+                    options["http_client"] = deadline_client()
                 self._client = openai.OpenAI(
                     api_key=key,
                     base_url=config.base_url,
                     timeout=config.timeout,
                     max_retries=config.max_retries,
-                    **self.client_options,
+                    **options,
                 )
                 self._client_config = config
             return self._client
@@ -224,16 +232,19 @@ class LLM:
         client = self._openai_client(config)
         where = f"model {model!r} at {redact_url(config.base_url) or 'api.openai.com'}"
         started = time.perf_counter()
+        failure: LLMError | None = None
         try:
             response = client.chat.completions.create(model=model, messages=messages, **settings, **transport)
         except openai.APIError as err:
-            raise _translate(err, where, config) from None
+            failure = _translate(err, where, config)
         except json.JSONDecodeError as err:
-            raise LLMResponseError(
+            failure = LLMResponseError(
                 f"The chat completion from {where} was not valid JSON ({err.msg} at character {err.pos}); "
                 "the server or a proxy in between returned a broken body.",
                 attempts=1,
-            ) from None
+            )
+        if failure is not None:  # raised here, outside the handler: the SDK's error (unredacted) is not its context
+            raise failure
         if not isinstance(response, ChatCompletion):
             preview = " ".join(str(response).split())[:200]
             raise LLMResponseError(
@@ -285,9 +296,40 @@ def _server_message(err: Any) -> str | None:
 
 
 def _redact(text: str | None, config: LLMConfig) -> str | None:
-    if text and config.api_key is not None and config.api_key.reveal():
-        return text.replace(config.api_key.reveal(), "***")
-    return text
+    return redact_text(text, config.secrets())
+
+
+def _retry_after_note(err: Any, attempts: int | None, config: LLMConfig) -> str:
+    """What the server's Retry-After header asked for, and that the client did not wait that long ("" if none)."""
+    response = getattr(err, "response", None)
+    raw = response.headers.get("retry-after") if response is not None else None
+    if not raw:
+        return ""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return f" The server asked to wait before trying again (Retry-After: {raw})."
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return f" The server asked to wait before trying again (Retry-After: {raw})."
+    note = f" The server asked to wait {_duration(seconds)} before trying again (Retry-After: {raw})."
+    if attempts == 1 and config.max_retries > 0:
+        note += " That is longer than the client waits between retries, so it did not retry; try again after that."
+    return note
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as words a person reads at a glance: "45 s", "5 min", "1 h", "2 days"."""
+    if seconds < 120:
+        return f"{max(seconds, 0):g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def _translate(err: Any, where: str, config: LLMConfig) -> LLMError:
@@ -302,6 +344,7 @@ def _translate(err: Any, where: str, config: LLMConfig) -> LLMError:
     server = f' Server said: "{said}".' if said else ""
     status = getattr(err, "status_code", None)
     details = {"attempts": attempts, "status_code": status, "server_message": said}
+    server += _retry_after_note(err, attempts, config)
 
     if isinstance(err, openai.APITimeoutError):
         return LLMTimeoutError(

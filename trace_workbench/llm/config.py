@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from trace_workbench.llm.errors import LLMConfigError
 
@@ -29,8 +30,10 @@ __all__ = [
     "LLMConfig",
     "Secret",
     "prompt_api_key",
+    "redact_text",
     "redact_url",
     "resolve_path",
+    "url_secrets",
 ]
 
 ENV_API_KEY = "OPENAI_API_KEY"
@@ -94,14 +97,44 @@ def _dropped_secret() -> None:
 
 
 def redact_url(url: str | None) -> str | None:
-    """The URL without user:password and query string, safe to show in messages and reprs."""
+    """The URL with its user-info and every query value shown as ``***``, safe to show in messages and reprs
+    (``http://u:KEY@host/v1?api-key=KEY`` -> ``http://***@host/v1?api-key=***``)."""
     if not url:
         return url
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    if parts.username is not None or parts.password is not None:
+        host = f"***@{host}"
+    query = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The credentials a URL carries (user, password, query values), as written and decoded, for `redact_text`."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    found = [parts.username, parts.password, *(value for _, value in parse_qsl(parts.query))]
+    return [form for value in found if value for form in {value, unquote(value), quote(value, safe="")}]
+
+
+SHORT_SECRET = 8
+"""Secrets shorter than this are redacted only where they stand as a whole token, so a short key
+("a", "test") does not mangle the words of a message around it."""
+
+
+def redact_text(text: str | None, secrets: Iterable[str]) -> str | None:
+    """`text` with every secret shown as ``***``: long ones wherever they occur, short ones as whole tokens."""
+    if not text:
+        return text
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if len(secret) >= SHORT_SECRET:
+            text = text.replace(secret, "***")
+        else:
+            text = re.sub(rf"(?<![\w.~+/-]){re.escape(secret)}(?![\w.~+/-])", "***", text)
+    return text
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
@@ -124,6 +157,15 @@ class LLMConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     problem: str | None = None
     """A setting that could not be used (e.g. a timeout that is not a number); ``require()`` raises it."""
+
+    def __repr__(self) -> str:
+        return (f"LLMConfig(model={self.model!r}, base_url={redact_url(self.base_url)!r}, timeout={self.timeout!r}, "
+                f"max_retries={self.max_retries!r}, problem={self.problem!r})")
+
+    def secrets(self) -> list[str]:
+        """Every credential of this configuration (the key, those in the base URL), for `redact_text`."""
+        key = self.api_key.reveal() if self.api_key is not None else ""
+        return [key, *url_secrets(self.base_url)] if key else url_secrets(self.base_url)
 
     @classmethod
     def resolve(

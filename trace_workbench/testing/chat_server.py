@@ -65,6 +65,7 @@ class Fault:
     """A failure the server produces for one chat completion request instead of a reply.
 
     kind is one of "status" (an HTTP error), "slow" (a reply after ``delay`` seconds),
+    "trickle" (a reply whose body is sent one byte every ``delay`` seconds),
     "malformed" (a 200 whose body is not valid JSON) and "drop" (close the socket unanswered).
     """
 
@@ -79,7 +80,7 @@ class Fault:
             raise ValueError(f"Fault kind must be one of {sorted(_FAULT_KINDS)}, not {self.kind!r}")
 
 
-_FAULT_KINDS = frozenset({"status", "slow", "malformed", "drop"})
+_FAULT_KINDS = frozenset({"status", "slow", "trickle", "malformed", "drop"})
 
 
 class ChatServer:
@@ -194,6 +195,10 @@ class ChatServer:
         """Answer the next request(s) with ``content`` only after ``delay`` seconds."""
         self.add_fault(Fault("slow", message=content, delay=delay), times)
 
+    def trickle(self, interval: float, times: int = 1, content: str = "(trickled reply)") -> None:
+        """Answer the next request(s) with ``content``, sending the body one byte every ``interval`` seconds."""
+        self.add_fault(Fault("trickle", message=content, delay=interval), times)
+
     def malformed(self, times: int = 1) -> None:
         """Answer the next request(s) with status 200 and a body that is not valid JSON."""
         self.add_fault(Fault("malformed"), times)
@@ -285,6 +290,21 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 self.close_connection = True  # the client gave up (e.g. it timed out)
 
+        def _trickle(self, data: bytes, interval: float) -> None:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    if server._stopping.wait(interval):
+                        break
+            except OSError:
+                pass  # the client gave up (its deadline passed)
+            self.close_connection = True
+
         def do_GET(self) -> None:
             server._record(RecordedRequest("GET", self.path, dict(self.headers.items()), None))
             if self.path.rstrip("/").endswith("/v1/models"):
@@ -324,6 +344,8 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             elif fault.kind == "slow":
                 if not server._stopping.wait(fault.delay):
                     self._send_json(200, server._completion(body, [fault.message]))
+            elif fault.kind == "trickle":
+                self._trickle(json.dumps(server._completion(body, [fault.message])).encode(), fault.delay)
             elif fault.kind == "malformed":
                 self._send_bytes(200, b'{"id": "chatcmpl-broken", "choices": [{"message": ')
             else:  # "drop"

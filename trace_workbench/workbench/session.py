@@ -198,12 +198,13 @@ class Session:
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The optimizer, history path and LLM settings now in effect (environment included; no key)."""
-        from trace_workbench.llm import LLMConfig
+        """The optimizer, history path and LLM settings now in effect (environment included; no key, and
+        the base URL with its user-info and query values redacted)."""
+        from trace_workbench.llm.config import LLMConfig, redact_url
 
         config = LLMConfig.resolve(**{k: self.llm_settings.get(k) for k in LLM_SETTINGS})
         return {"optimizer": self.optimizer_name, "history": str(self._history.path),
-                "model": config.effective_model, "base_url": config.base_url, "timeout": config.timeout,
+                "model": config.effective_model, "base_url": redact_url(config.base_url), "timeout": config.timeout,
                 "max_retries": config.max_retries}
 
     def use_optimizer(self, name: str) -> None:
