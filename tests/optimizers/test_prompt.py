@@ -8,7 +8,7 @@ import time
 from tests.optimizers.conftest import reply
 from tests.optimizers.graphs import STRANGE_SORT_FIXED, foobar, make_strange_sort_list, total
 from trace_workbench.optimizers import OptoPrime
-from trace_workbench.trace import node
+from trace_workbench.trace import bundle, node
 
 SECTIONS = ["#Instruction", "#Code", "#Documentation", "#Variables", "#Constraints", "#Inputs", "#Others",
             "#Outputs", "#Feedback"]
@@ -272,3 +272,25 @@ def test_log_keeps_prompts_and_reply_as_json(server, llm):
                                              "user_prompt": server.completion_requests[0].last_user_message,
                                              "response": answer}
     assert "#Feedback\nToo small." in str(optimizer.summary_log[0]["problem_instance"])
+
+
+@bundle()
+def size(items):
+    """The number of items."""
+    return len(items)
+
+
+def test_a_parameter_that_holds_itself_is_shown_and_replaced(server, llm):
+    """A self-referencing list in a parameter (and in the memory of earlier steps) is shown as repr shows it."""
+    looped: list = [1]
+    looped.append(looped)
+    items = node(looped, trainable=True, name="items")
+    optimizer = OptoPrime([items], llm=llm, memory_size=2)
+    for suggestion in ([1, 2], [3]):
+        optimizer.zero_feedback()
+        optimizer.backward(size(items), "Make it longer.")
+        server.add_replies(reply({"items0": suggestion}))
+        proposal = optimizer.step()
+        assert proposal.error is None and items.data == suggestion
+    assert "(list) items0=[1, [...]]" in server.completion_requests[0].last_user_message
+    assert '"items0": [\n            1,\n            "[...]"\n        ]' in server.completion_requests[1].last_user_message

@@ -118,6 +118,17 @@ CASES = {
     "text that looks like code stays text": Case(reply({"prompt0": "def greet():  return 'define terms'"}),
                                                  applied={"prompt0": "def greet():  return 'define terms'"}),
     "escapes and unicode": Case(reply({"prompt0": "Olá\n\u00e9"}), applied={"prompt0": "Olá\né"}),
+    "one key given twice": Case('{"reasoning": "r", "suggestion": {"float0": 8, "float0": 9}}',
+                                error="the reply is ambiguous: its JSON gives 'float0' twice, as 8 and 9"),
+    "two suggestion objects": Case('{"reasoning": "r", "suggestion": {"float0": 8}, "suggestion": {"float0": 9}}',
+                                   error='gives \'suggestion\' twice, as {"float0": 8} and {"float0": 9}'),
+    "one key twice with the same value": Case('{"suggestion": {"float0": 8, "float0": 8}}', applied={"float0": 8.0}),
+    "NaN for a text": Case('{"suggestion": {"prompt0": NaN}}', error="no suggestion",
+                           rejected={"prompt0": "expected text (a string), got the number nan (NaN or infinity)"}),
+    "a lone surrogate in a text": Case('{"suggestion": {"prompt0": "ok \\ud800"}}', error="no suggestion",
+                                       rejected={"prompt0": "invalid Unicode (a lone surrogate '\\ud800' at character 3)"}),
+    "a lone surrogate inside a list": Case('{"suggestion": {"items0": ["a", "\\udfff"]}}', error="no suggestion",
+                                           rejected={"items0": "invalid Unicode"}),
 }
 
 
@@ -204,3 +215,34 @@ def test_step_without_feedback_says_what_to_do(server, llm):
         proposal = optimizer.step()
 
     assert proposal.changes == {} and server.completion_requests == []
+
+
+@pytest.mark.parametrize(("message", "said"), [
+    ({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+     "the reply is 1 tool call (get_weather), not text"),
+    ({"role": "assistant", "content": None, "refusal": "I can't help with that."},
+     "the model refused instead of replying: \"I can't help with that.\""),
+    ({"role": "assistant", "content": ""}, "the reply is empty"),
+], ids=["tool calls", "refusal", "empty"])
+def test_a_reply_without_text_says_what_it_was(server, mixed, message, said):
+    optimizer, params = mixed
+    server.add_replies({"id": "x", "object": "chat.completion", "created": 0, "model": "test-model",
+                        "choices": [{"index": 0, "finish_reason": "stop", "message": message}]})
+
+    proposal = optimizer.propose()
+
+    assert proposal.error == said or proposal.error.startswith(said)
+    assert params["float0"].data == -1.0
+
+
+def test_feedback_with_a_lone_surrogate_is_cleaned_with_a_warning(server, llm):
+    graph = mixed_parameters()
+    optimizer = OptoPrime(list(graph["params"].values()), llm=llm)
+    optimizer.zero_feedback()
+    with pytest.warns(UnicodeWarning, match="replaced by U\\+FFFD"):
+        optimizer.backward(graph["output"], "wrong \udc80 report")
+    server.add_replies(reply({"float0": 2}))
+
+    assert optimizer.step().changes["float0"].new == 2.0
+    assert "wrong \ufffd report" in server.completion_requests[0].last_user_message

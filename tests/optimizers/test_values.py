@@ -66,3 +66,20 @@ def test_code_parameters_are_known_by_the_parameter_not_the_text():
     assert not is_code_parameter(renamed)
     scale(1)
     assert is_code_parameter(scale.parameter)
+
+
+def test_to_jsonable_shows_a_container_that_holds_itself_and_a_repr_that_raises():
+    from trace_workbench.optimizers.values import to_jsonable
+
+    looped: dict = {"a": [1]}
+    looped["self"] = looped
+    looped["a"].append(looped["a"])
+
+    class Unshowable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    assert to_jsonable(looped) == {"a": [1, "[...]"], "self": "{...}"}
+    assert to_jsonable([Unshowable()]) == ["<Unshowable object (its repr raised RuntimeError)>"]
+    shared = [1]
+    assert to_jsonable([shared, shared]) == [[1], [1]]  # the same list twice is not a loop

@@ -207,3 +207,25 @@ def test_index_int_float_conversions() -> None:
     assert [10, 20, 30][i] == 30
     assert int(node(2.7)) == 2 and float(node(2)) == 2.0 and complex(node(1)) == 1 + 0j
     assert round(node(2.5)).data == 2
+
+
+class _Hostile:
+    """Data whose comparison and display raise, as a program's objects may."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("eq boom")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr boom")
+
+    __str__ = __repr__
+    __hash__ = object.__hash__
+
+
+def test_data_whose_eq_or_repr_raises_does_not_break_the_node() -> None:
+    data = _Hostile()
+    n = node(data)
+    assert (n == n) is True and (n == node(data)) is True and (n == 1) is False
+    assert n in [node(1), n]
+    assert repr(n) == f"Node({n.name}, data=<_Hostile object (repr raised RuntimeError: repr boom)>)"
+    assert "str raised RuntimeError" in str(n)

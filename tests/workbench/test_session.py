@@ -271,3 +271,35 @@ def test_the_settings_shown_hide_credentials_in_the_base_url(server) -> None:
     shown = session.configure(base_url="http://user:sk-URL-SECRET-77@127.0.0.1:9/v1?api-key=sk-URL-SECRET-77")
     assert shown["base_url"] == "http://***@127.0.0.1:9/v1?api-key=***"
     assert "sk-URL-SECRET-77" not in repr(session.settings) and "sk-URL-SECRET-77" not in repr(session.llm)
+
+
+def test_invalid_unicode_in_a_reply_or_feedback_never_reaches_a_parameter_or_the_history(server) -> None:
+    """A lone surrogate ("\\ud800") cannot be encoded: applied, it made every later step raise UnicodeEncodeError."""
+    session = Session()
+    make(session)
+    server.add_replies('{"reasoning": "r", "suggestion": {"prompt0": "ok \\ud800"}}', reply({"prompt0": "Hi"}))
+    session.feedback("1", "shorter")
+    refused = session.propose()
+    assert not refused.changes and "invalid Unicode (a lone surrogate" in refused.rejected["prompt0"]
+    session.reject()
+    with pytest.warns(UnicodeWarning, match="1 invalid Unicode character"):
+        session.feedback("1", "bad \ud800 feedback")
+    assert "bad \ufffd feedback" in session.given_feedback[-1].text
+    session.propose()
+    assert session.accept() == {"prompt": "Hi"}
+    assert "bad \ufffd feedback" in server.completion_requests[-1].last_user_message
+    steps = Session(history=session.history.path).steps()
+    assert [s.decision for s in steps] == ["rejected", "accepted"] and "\ufffd" in steps[-1].feedback
+
+
+def test_a_parameter_set_to_invalid_unicode_by_hand_is_refused_by_name_before_sending(server) -> None:
+    from trace_workbench.llm import LLMRequestError
+
+    session = Session()
+    session.parameter("prompt", "Hello \udcff", source='"Hello"', cell="1")
+    output = session.parameters["prompt"] + " world"
+    session.add_output("1", output)
+    session.feedback("1", "shorter")
+    with pytest.raises(LLMRequestError, match=r"holds invalid Unicode \(a lone surrogate '\\udcff'"):
+        session.propose()
+    assert server.completion_requests == []

@@ -167,6 +167,7 @@ class LLM:
             messages = [{"role": "user", "content": messages}]
         if settings.get("stream"):
             raise ValueError("stream=True is not supported: trace_workbench's LLM returns whole replies")
+        _check_unicode(messages)
         transport = {name: settings.pop(name) for name in _TRANSPORT_OPTIONS if name in settings}
         settings = {**self.settings, **settings}
         config = self.config()
@@ -282,6 +283,23 @@ class LLM:
         self._lock = threading.Lock()
         self._client = None
         self._client_config = None
+
+
+def _check_unicode(messages: Messages) -> None:
+    """Refuse messages holding a lone surrogate (invalid Unicode) with the place it is, before the SDK's
+    bare UnicodeEncodeError: such text comes from a parameter, feedback or data and must be cleaned there."""
+    for index, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, str):
+            try:
+                content.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise LLMRequestError(
+                    f"Message {index} ({message.get('role')}) holds invalid Unicode (a lone surrogate "
+                    f"{content[e.start]!r} at character {e.start}: {content[max(0, e.start - 30):e.start]!r}), "
+                    "which cannot be sent; it came from a parameter, feedback or data: clean it there, e.g. "
+                    "text.encode('utf-8', 'replace').decode()."
+                ) from None
 
 
 def _server_message(err: Any) -> str | None:

@@ -21,7 +21,13 @@ from typing import Any
 
 from trace_workbench.llm.usage import UsageMeter, UsageStep, UsageSummary
 from trace_workbench.optimizers.proposal import ParameterChange, Proposal
-from trace_workbench.optimizers.values import ValueConversionError, convert_value, same_value, value_kind
+from trace_workbench.optimizers.values import (
+    ValueConversionError,
+    clean_text,
+    convert_value,
+    same_value,
+    value_kind,
+)
 from trace_workbench.trace.nodes import Node, ParameterNode
 from trace_workbench.trace.propagators import GraphPropagator, Propagator
 from trace_workbench.trace.utils import sum_feedback
@@ -163,7 +169,17 @@ class Optimizer(AbstractOptimizer):
             p.zero_feedback()
 
     def backward(self, node: Node, *args: Any, **kwargs: Any) -> Any:
-        """Give feedback to `node` (an output) and carry it back to the parameters."""
+        """Give feedback to `node` (an output) and carry it back to the parameters.
+
+        Text feedback holding invalid Unicode (lone surrogates) is cleaned, with a warning: sent as is,
+        it would make every later prompt fail to encode.
+        """
+        if args and isinstance(args[0], str):
+            text, count = clean_text(args[0])
+            if count:
+                warnings.warn(f"the feedback held {count} invalid Unicode character(s) (lone surrogates); each was "
+                              "replaced by U+FFFD", UnicodeWarning, stacklevel=2)
+                args = (text, *args[1:])
         return node.backward(*args, propagator=self.propagator, **kwargs)
 
     def step(self, *args: Any, **kwargs: Any) -> Proposal:

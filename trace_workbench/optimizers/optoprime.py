@@ -22,7 +22,13 @@ from typing import Any
 from trace_workbench.llm.errors import LLMAuthError, LLMRequestError
 from trace_workbench.optimizers.buffers import FIFOBuffer
 from trace_workbench.optimizers.optimizer import Optimizer, default_llm
-from trace_workbench.optimizers.parsing import ReplyFormatError, find_json_object, is_terminate, loads_relaxed
+from trace_workbench.optimizers.parsing import (
+    ReplyFormatError,
+    empty_reply_reason,
+    find_json_object,
+    is_terminate,
+    loads_relaxed,
+)
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.optimizers.values import (
     ValueConversionError,
@@ -340,6 +346,7 @@ class OptoPrime(Optimizer):
             {"reasoning": "z = a + b - c, so z is 10 when a = 14; a > 0 still holds.", "answer": "",
              "suggestion": {"a": 14}}, indent=1)
         self._last_finish_reason: str | None = None
+        self._last_empty_reason: str | None = None
 
     # -- the summary and the prompt -----------------------------------------------------------
     def summarize(self) -> FunctionFeedback:
@@ -503,7 +510,9 @@ class OptoPrime(Optimizer):
         except (AttributeError, IndexError, TypeError):
             raise TypeError(f"the LLM returned {type(response).__name__}, not a chat completion with choices") from None
         self._last_finish_reason = getattr(choice, "finish_reason", None)
-        content = getattr(getattr(choice, "message", None), "content", None) or ""
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None) or ""
+        self._last_empty_reason = None if content else empty_reply_reason(message)
         if verbose:
             print("LLM response:\n", content)
         return content
@@ -519,7 +528,8 @@ class OptoPrime(Optimizer):
         except ReplyFormatError as e:
             cut = self._last_finish_reason == "length"
             hint = f" (the reply was cut off at max_tokens={self.max_tokens}; raise max_tokens)" if cut else ""
-            return Proposal(optimizer=name, raw=response, error=f"{e}{hint}")
+            said = self._last_empty_reason if not response.strip() and self._last_empty_reason else str(e)
+            return Proposal(optimizer=name, raw=response, error=f"{said}{hint}")
         reasoning = _field(data, "reasoning")
         answer = _field(data, "answer")
         reasoning = "" if reasoning is _MISSING or reasoning is None else (

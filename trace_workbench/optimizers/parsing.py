@@ -11,17 +11,55 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["ReplyFormatError", "find_json_object", "is_terminate", "loads_relaxed"]
+__all__ = ["AmbiguousReplyError", "ReplyFormatError", "empty_reply_reason", "find_json_object", "is_terminate", "loads_relaxed"]
 
 MAX_CANDIDATES = 64
 """How many opening braces are tried before giving up (keeps hostile replies linear in time)."""
 
-_DECODER = json.JSONDecoder(strict=False)
-_PY_WORDS = {"True": "true", "False": "false", "None": "null"}
 
 
 class ReplyFormatError(ValueError):
     """The reply holds no usable JSON object; the message says what was found instead."""
+
+
+class AmbiguousReplyError(ReplyFormatError):
+    """The reply's JSON gives one key two different values (JSON keeps the last silently): refused whole."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict, refusing a key given twice with different values."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result and result[key] != value:
+            raise AmbiguousReplyError(
+                f"the reply is ambiguous: its JSON gives {key!r} twice, as {_short_json(result[key])} "
+                f"and {_short_json(value)}; ask again for one value per key")
+        result[key] = value
+    return result
+
+
+def _short_json(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_DECODER = json.JSONDecoder(strict=False, object_pairs_hook=_unique_keys)
+_PY_WORDS = {"True": "true", "False": "false", "None": "null"}
+
+
+def empty_reply_reason(message: Any) -> str:
+    """Why a chat message has no text: tool calls, a refusal, or nothing at all (read from the SDK's message)."""
+    refusal = getattr(message, "refusal", None)
+    if refusal:
+        return f"the model refused instead of replying: {_preview(str(refusal))}"
+    calls = getattr(message, "tool_calls", None) or []
+    if calls:
+        names = [getattr(getattr(c, "function", None), "name", None) or "?" for c in calls]
+        return (f"the reply is {len(calls)} tool call{'s' if len(calls) != 1 else ''} ({', '.join(names)}), "
+                "not text; the optimizer needs a text reply (ask without tools)")
+    if getattr(message, "function_call", None):
+        return "the reply is a function call, not text; the optimizer needs a text reply"
+    return "the reply is empty"
 
 
 def is_terminate(text: str) -> bool:
@@ -159,6 +197,8 @@ def loads_relaxed(text: str) -> Any:
     """Decode JSON, accepting what models commonly get wrong; ValueError when it still is not JSON."""
     try:
         return _DECODER.decode(text)
+    except AmbiguousReplyError:
+        raise
     except (ValueError, RecursionError):
         pass
     try:
@@ -186,6 +226,8 @@ def find_json_object(text: str, expected_keys: tuple[str, ...] = ()) -> dict[str
         else:
             try:
                 value = loads_relaxed(text[start:end + 1])
+            except AmbiguousReplyError:
+                raise
             except ValueError as e:
                 last_error = last_error or str(e)
             else:

@@ -22,6 +22,7 @@ __all__ = [
     "CODE_KIND",
     "ValueConversionError",
     "check_code",
+    "clean_text",
     "convert_value",
     "function_name",
     "is_code_parameter",
@@ -35,6 +36,9 @@ __all__ = [
 CODE_KIND = "code"
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)\n?[ \t]*```", re.DOTALL)
 _LONGEST_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*)\n?[ \t]*```", re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone surrogate: a str may hold one (a JSON escape "\\ud800"), but it cannot be encoded as UTF-8,
+so a prompt, a history row or a saved file holding one fails later, far from where it came in."""
 
 
 class ValueConversionError(ValueError):
@@ -106,6 +110,30 @@ def _size(value: Any) -> int:
     return len(json.dumps(to_jsonable(value)))
 
 
+def clean_text(text: str) -> tuple[str, int]:
+    """`text` with each lone surrogate (invalid Unicode) replaced by U+FFFD, and how many there were."""
+    return _SURROGATE.subn("\ufffd", text)
+
+
+def _invalid_unicode(value: Any, depth: int = 0) -> str | None:
+    """Where `value` (text, or text inside containers) holds a lone surrogate, as words; None when it holds none."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return f"{found.group()!r} at character {found.start()}" if found else None
+    if depth > 50:
+        return None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    for item in items:
+        where = _invalid_unicode(item, depth + 1)
+        if where:
+            return where
+    return None
+
+
 def convert_value(new: Any, old: Any, *, kind: str | None = None, max_chars: int | None = None) -> Any:
     """`new` (as a model wrote it) converted to the type of `old`; ValueConversionError otherwise.
 
@@ -113,6 +141,10 @@ def convert_value(new: Any, old: Any, *, kind: str | None = None, max_chars: int
     `check_code`). Suggestions longer than `max_chars` characters are refused.
     """
     kind = kind or type(old).__name__
+    invalid = _invalid_unicode(new)
+    if invalid:
+        raise ValueConversionError(f"the suggested value holds invalid Unicode (a lone surrogate {invalid}), which "
+                                   "cannot be sent to a model or saved")
     if max_chars is not None and _size(new) > max_chars:
         raise ValueConversionError(
             f"the suggested value is {_size(new):,} characters long, over the limit of {max_chars:,}")
@@ -194,6 +226,9 @@ def _to_float(new: Any) -> float:
 def _to_str(new: Any) -> str:
     if isinstance(new, str):
         return new
+    if isinstance(new, float) and not math.isfinite(new):
+        raise ValueConversionError(f"expected text (a string), got the number {new!r} (NaN or infinity), "
+                                   "which would become the text 'nan' or 'inf'")
     if isinstance(new, (int, float)) and not isinstance(new, bool):
         return str(new)
     raise ValueConversionError(f"expected text (a string), got {_json_type(new)} {_preview(new)}")
@@ -307,23 +342,35 @@ def _decorators(code: str) -> list[str]:
     return [ast.unparse(d) for d in first.decorator_list if not _is_bundle(d)]
 
 
-def to_jsonable(value: Any) -> Any:
-    """`value` as plain JSON data: tuples and sets become lists, other objects their repr."""
+def to_jsonable(value: Any, _path: frozenset[int] = frozenset()) -> Any:
+    """`value` as plain JSON data: tuples and sets become lists, other objects their repr; a container
+    that holds itself shows the repeat as "[...]" or "{...}", as repr does."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        items = [to_jsonable(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return items
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else repr(k): to_jsonable(v) for k, v in value.items()}
-    return repr(value)
+    if isinstance(value, (list, tuple, set, frozenset, dict)):
+        if id(value) in _path:
+            return "{...}" if isinstance(value, dict) else "[...]"
+        inner = _path | {id(value)}
+        if isinstance(value, dict):
+            return {k if isinstance(k, str) else _repr(k): to_jsonable(v, inner) for k, v in value.items()}
+        items = [to_jsonable(v, inner) for v in value]
+        if isinstance(value, (set, frozenset)):
+            try:
+                return sorted(items)
+            except TypeError:
+                return items
+        return items
+    return _repr(value)
+
+
+def _repr(value: Any) -> str:
+    """repr(value), or a description when its __repr__ raises (a value from a program may be any object)."""
+    try:
+        return repr(value)
+    except Exception as e:
+        return f"<{type(value).__name__} object (its repr raised {type(e).__name__})>"
 
 
 def _lines(value: Any) -> list[str]:

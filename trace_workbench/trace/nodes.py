@@ -328,17 +328,24 @@ class Node(Generic[T]):
 
     # -- display -------------------------------------------------------------------------------
     def __str__(self) -> str:
-        return f"{type(self).__name__}: ({self._name}, dtype={type(self._data)}, data={self._data})"
+        return f"{type(self).__name__}: ({self._name}, dtype={type(self._data)}, data={_shown(self._data, str)})"
 
     def __repr__(self) -> str:
-        text = repr(self._data)
+        text = _shown(self._data, repr)
         if len(text) > 80:
             text = text[:77] + "..."
         return f"{type(self).__name__}({self._name}, data={text})"
 
     # -- Python's data model: plain where plain Python returns plain values -------------------
     def __eq__(self, other: object) -> bool:
-        return self._data == (other._data if isinstance(other, Node) else other)
+        """The data compared as plain Python would (as in Trace); data whose == raises is equal only to itself."""
+        if other is self:
+            return True
+        theirs = other._data if isinstance(other, Node) else other
+        try:
+            return self._data == theirs
+        except Exception:
+            return self._data is theirs
 
     __hash__ = object.__hash__
 
@@ -595,3 +602,11 @@ for _method in ("join", "split", "strip", "replace", "items", "keys", "values"):
 for _method in sorted({m for t in (str, list, dict, set, tuple, frozenset, bytes)
                        for m in dir(t) if not m.startswith("_")} - set(vars(Node))):
     setattr(Node, _method, _DataMethod(_method))
+
+
+def _shown(data: Any, show: Callable[[Any], str]) -> str:
+    """str or repr of a node's data; a description instead when the data's own __str__/__repr__ raises."""
+    try:
+        return show(data)
+    except Exception as e:
+        return f"<{type(data).__name__} object ({show.__name__} raised {type(e).__name__}: {e})>"

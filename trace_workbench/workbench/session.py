@@ -21,7 +21,7 @@ from typing import Any
 
 from trace_workbench.optimizers import OPRO, Candidate, Optimizer, OptoPrime, OptoPrimeMulti, Proposal, TextGrad
 from trace_workbench.optimizers.optimizer import assign_all
-from trace_workbench.optimizers.values import same_value, value_kind
+from trace_workbench.optimizers.values import clean_text, same_value, value_kind
 from trace_workbench.trace.bundle import FunModule, function_source
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import Node, ParameterNode
@@ -388,7 +388,11 @@ class Session:
         if text is None and score is None:
             raise SessionError("feedback needs a text, a score, or both")
         label, node = self.output(output)
-        given = Feedback(label, text or "", None if score is None else float(score))
+        text, invalid = clean_text(text or "")
+        if invalid:
+            warnings.warn(f"the feedback held {invalid} invalid Unicode character(s) (lone surrogates); each was "
+                          "replaced by U+FFFD", UnicodeWarning, stacklevel=2)
+        given = Feedback(label, text, None if score is None else float(score))
         optimizer = self.optimizer
         if not self._feedback:
             optimizer.zero_feedback()
