@@ -293,4 +293,5 @@ def test_a_parameter_that_holds_itself_is_shown_and_replaced(server, llm):
         proposal = optimizer.step()
         assert proposal.error is None and items.data == suggestion
     assert "(list) items0=[1, [...]]" in server.completion_requests[0].last_user_message
-    assert '"items0": [\n            1,\n            "[...]"\n        ]' in server.completion_requests[1].last_user_message
+    remembered = '"items0": [\n            1,\n            "[...]"\n        ]'
+    assert remembered in server.completion_requests[1].last_user_message

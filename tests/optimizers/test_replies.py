@@ -126,7 +126,7 @@ CASES = {
     "NaN for a text": Case('{"suggestion": {"prompt0": NaN}}', error="no suggestion",
                            rejected={"prompt0": "expected text (a string), got the number nan (NaN or infinity)"}),
     "a lone surrogate in a text": Case('{"suggestion": {"prompt0": "ok \\ud800"}}', error="no suggestion",
-                                       rejected={"prompt0": "invalid Unicode (a lone surrogate '\\ud800' at character 3)"}),
+                                       rejected={"prompt0": "a lone surrogate '\\ud800' at character 3"}),
     "a lone surrogate inside a list": Case('{"suggestion": {"items0": ["a", "\\udfff"]}}', error="no suggestion",
                                            rejected={"items0": "invalid Unicode"}),
 }

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["AmbiguousReplyError", "ReplyFormatError", "empty_reply_reason", "find_json_object", "is_terminate", "loads_relaxed"]
+__all__ = ["AmbiguousReplyError", "ReplyFormatError", "empty_reply_reason", "find_json_object", "is_terminate",
+           "loads_relaxed"]
 
 MAX_CANDIDATES = 64
 """How many opening braces are tried before giving up (keeps hostile replies linear in time)."""
-
 
 
 class ReplyFormatError(ValueError):
