@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
 
-from trace_workbench.workbench.history import History, ValueChange, decode_value, encode_value
+import pytest
+
+from trace_workbench.workbench.history import (
+    MAX_TEXT_CHARS,
+    SCHEMA_VERSION,
+    History,
+    HistoryError,
+    ValueChange,
+    decode_value,
+    encode_value,
+)
 
 
 def test_values_round_trip_with_their_types() -> None:
@@ -96,3 +107,141 @@ def test_two_connections_in_threads_interleave_whole_steps(tmp_path) -> None:
         thread.join()
     steps = History(path).steps(all_notebooks=True)
     assert len(steps) == 60 and all(len(s.changes) == 1 for s in steps)
+
+
+# -- a file that cannot be used: refused when opened, with its name and what to do, never a bare sqlite3 error ----
+def _filled(path, steps: int = 30) -> None:
+    history = History(path)
+    for i in range(steps):
+        history.record("accepted", ["p"], changes=[ValueChange("p", "str", f"v{i} " + "x" * 2000, f"v{i + 1}")])
+    history.close()
+    for suffix in ("-wal", "-shm"):  # closing checkpointed everything into the file
+        assert not os.path.exists(f"{path}{suffix}")
+
+
+def test_a_file_cut_to_half_its_size_is_refused_and_left_as_it_was(tmp_path) -> None:
+    path = tmp_path / "cut.sqlite"
+    _filled(path)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    damaged = path.read_bytes()
+    history = History(path)
+    for attempt in (history.check, lambda: history.record("accepted", ["p"]), history.steps):
+        with pytest.raises(HistoryError, match=r"cut\.sqlite could not be opened: it is damaged") as error:
+            attempt()
+        assert "Move it aside" in str(error.value) and error.value.path == path
+    assert path.read_bytes() == damaged
+
+
+def test_a_file_cut_while_open_accepts_no_step(tmp_path) -> None:
+    path = tmp_path / "cut.sqlite"
+    history = History(path)
+    for i in range(30):
+        history.record("accepted", ["p"], changes=[ValueChange("p", "str", "x" * 2000, f"v{i}")])
+    history._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(HistoryError, match="damaged"):
+        history.record("accepted", ["p"], changes=[ValueChange("p", "str", "v29", "v30")])
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_text("my notes, not a history\n" * 100)
+    with pytest.raises(HistoryError, match=r"notes\.sqlite could not be opened: it is damaged or not a history file"):
+        History(path).record("accepted")
+    assert path.read_text() == "my notes, not a history\n" * 100
+
+
+def test_a_directory_is_refused(tmp_path) -> None:
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(HistoryError, match=r"folder is a directory\. Give the path of a file inside it"):
+        History(tmp_path / "folder").steps()
+
+
+def test_a_file_of_a_newer_schema_is_refused(tmp_path) -> None:
+    path = tmp_path / "new.sqlite"
+    History(path).record("accepted")
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.commit()
+    connection.close()
+    with pytest.raises(HistoryError, match=rf"newer trace_workbench \(history schema {SCHEMA_VERSION + 1}; this "
+                                           rf"version reads up to {SCHEMA_VERSION}\)\. Upgrade"):
+        History(path).record("accepted")
+    assert len(sqlite3.connect(path).execute("SELECT * FROM steps").fetchall()) == 1
+
+
+def test_an_older_file_is_migrated(tmp_path) -> None:
+    """A file from before the schema was versioned (user_version 0), without the ref and note columns."""
+    path = tmp_path / "old.sqlite"
+    connection = sqlite3.connect(path)
+    connection.executescript("""
+        CREATE TABLE steps (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, session TEXT NOT NULL,
+            notebook TEXT NOT NULL, cell TEXT, decision TEXT NOT NULL, names TEXT NOT NULL, feedback TEXT,
+            score REAL, optimizer TEXT, proposal TEXT, usage TEXT);
+        CREATE TABLE changes (step INTEGER NOT NULL REFERENCES steps(id), name TEXT NOT NULL, cell TEXT,
+            kind TEXT NOT NULL, before TEXT, after TEXT, diff TEXT NOT NULL, PRIMARY KEY (step, name));
+        INSERT INTO steps (created, session, notebook, decision, names) VALUES (1.0, 's', '', 'accepted', '["p"]');
+    """)
+    connection.commit()
+    connection.close()
+    history = History(path)
+    number = history.record("undone", ["p"], ref=1, note="migrated")
+    steps = [(s.decision, s.ref, s.note) for s in history.steps()]
+    assert steps == [("accepted", None, None), ("undone", 1, "migrated")]
+    assert number == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_file_locked_by_another_program_says_so(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trace_workbench.workbench.history as module
+
+    path = tmp_path / "locked.sqlite"
+    first = History(path)
+    first.record("accepted")
+    first.close()
+    monkeypatch.setattr(module, "BUSY_TIMEOUT_S", 0.3)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode = EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(HistoryError, match=r"locked\.sqlite could not be opened: another program has held it "
+                                               r"locked for over 0\.3 s .*Close the kernel or program that holds it"):
+            History(path).record("accepted")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(History(path).steps()) == 1
+
+
+def test_a_read_only_file_is_refused(tmp_path) -> None:
+    path = tmp_path / "ro.sqlite"
+    History(path).record("accepted")
+    if os.geteuid() == 0:  # root writes through permissions: make the file immutable instead
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available to make the file read-only for root")
+        undo = ["chattr", "-i", str(path)]
+    else:
+        path.chmod(0o444)
+        undo = ["chmod", "644", str(path)]
+    try:
+        with pytest.raises(HistoryError, match=r"ro\.sqlite could not be opened: it is read-only .*Make the file"):
+            History(path).record("accepted")
+    finally:
+        subprocess.run(undo, check=True)
+    assert len(History(path).steps()) == 1
+
+
+def test_a_huge_reply_is_stored_cut_saying_so_and_values_whole(tmp_path) -> None:
+    reply = "r" * 10_000_000
+    value = "v" * 150_000
+    history = History(tmp_path / "big.sqlite")
+    history.record("accepted", ["p"], feedback="f" * 200_000, proposal={"raw": reply, "reasoning": reply},
+                   changes=[ValueChange("p", "str", "old", value)])
+    (step,) = history.steps()
+    assert step.proposal["cut"] == {"raw": 10_000_000, "reasoning": 10_000_000, "feedback": 200_000}
+    assert step.proposal["raw"].endswith("…[cut: 9,900,000 more characters of 10,000,000]")
+    assert len(step.proposal["raw"]) < MAX_TEXT_CHARS + 100 and len(step.feedback) < MAX_TEXT_CHARS + 100
+    assert step.changes[0].after == value
+    assert os.path.getsize(tmp_path / "big.sqlite") + os.path.getsize(tmp_path / "big.sqlite-wal") < 2_000_000

@@ -303,3 +303,30 @@ def test_a_parameter_set_to_invalid_unicode_by_hand_is_refused_by_name_before_se
     with pytest.raises(LLMRequestError, match=r"holds invalid Unicode \(a lone surrogate '\\udcff'"):
         session.propose()
     assert server.completion_requests == []
+
+
+def test_a_damaged_history_accepts_nothing_and_a_bad_one_is_refused_when_chosen(server, tmp_path) -> None:
+    from trace_workbench.workbench import HistoryError
+
+    path = tmp_path / "h.sqlite"
+    session = Session(history=path)
+    make(session)
+    for i in range(20):
+        server.add_replies(reply({"prompt0": f"Hi {i} " + "x" * 3000}))
+        session.feedback("1", "shorter")
+        session.propose()
+        session.accept()
+    session.history._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(path, "r+b") as f:  # the disk loses half the file while the session has it open
+        f.truncate(os.path.getsize(path) // 2)
+    server.add_replies(reply({"prompt0": "Hey"}))
+    session.feedback("1", "shorter")
+    session.propose()
+    with pytest.raises(HistoryError, match="h.sqlite could not be opened: it is damaged"):
+        session.accept()
+    assert session.parameters["prompt"].data == "Hi 19 " + "x" * 3000  # not accepted: the step was not saved
+
+    (tmp_path / "a folder").mkdir()
+    with pytest.raises(HistoryError, match="is a directory"):
+        session.configure(history=tmp_path / "a folder")
+    assert session.settings["history"] == str(path)

@@ -25,6 +25,7 @@ from trace_workbench.jupyter.cell_sync import CellSync
 from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
+from trace_workbench.workbench.history import HistoryError
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
 __all__ = ["CellSyntaxError", "TraceMagics", "install_syntax_error_display"]
@@ -244,7 +245,7 @@ class TraceMagics(Magics):
         __tracebackhide__ = True  # noqa: F841
         try:
             return action()
-        except (SessionError, ApplyError, OptimizerError, KeyError) as e:
+        except (SessionError, HistoryError, ApplyError, OptimizerError, KeyError) as e:
             raise UsageError(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)) from None
         except Cancelled as e:
             print(f"Cancelled: {e}", file=sys.stderr)

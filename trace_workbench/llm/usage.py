@@ -43,6 +43,18 @@ class CallUsage:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
+    def __add__(self, other: UsageSummary) -> UsageSummary:
+        """The totals of both sets of calls."""
+        return UsageSummary(
+            calls=self.calls + other.calls,
+            cached_calls=self.cached_calls + other.cached_calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            latency=self.latency + other.latency,
+            cost=None if self.cost is None or other.cost is None else self.cost + other.cost,
+            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+        )
+
 
 @dataclass(frozen=True)
 class UsageSummary:
@@ -75,6 +87,18 @@ class UsageSummary:
     def total_tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: UsageSummary) -> UsageSummary:
+        """The totals of both sets of calls."""
+        return UsageSummary(
+            calls=self.calls + other.calls,
+            cached_calls=self.cached_calls + other.cached_calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            latency=self.latency + other.latency,
+            cost=None if self.cost is None or other.cost is None else self.cost + other.cost,
+            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+        )
 
     def __str__(self) -> str:
         cost = "cost unknown" if self.cost is None else f"${self.cost:.4f}"
@@ -112,8 +136,12 @@ class UsageMeter:
     """A thread-safe record of LLM calls, with totals per session and per named step.
 
     ``prices`` (model -> (USD/1M prompt, USD/1M completion)) override the parent's and ``PRICES``.
-    Every call recorded here is also recorded by ``parent``, if any.
+    Every call recorded here is also recorded by ``parent``, if any. The last ``keep`` calls and
+    steps are kept one by one; older ones count in the totals only, so a long loop holds bounded memory.
     """
+
+    keep = 1000
+    """How many calls, and how many closed steps, are kept one by one."""
 
     def __init__(
         self,
@@ -129,6 +157,8 @@ class UsageMeter:
         self._calls: list[CallUsage] = []
         self._steps: list[UsageStep] = []
         self._open: list[UsageStep] = []
+        self._folded = UsageSummary()
+        """The totals of the calls no longer kept one by one."""
 
     def price(self, model: str) -> tuple[float, float] | None:
         """The (prompt, completion) USD per 1M tokens for an exact model name, or None if unknown."""
@@ -150,6 +180,9 @@ class UsageMeter:
         """Add a call to this meter, its open steps and its parent."""
         with self._lock:
             self._calls.append(call)
+            if len(self._calls) > self.keep:
+                self._folded += UsageSummary.of(self._calls[:-self.keep])
+                del self._calls[:-self.keep]
             for step in self._open:
                 step._calls.append(call)
         if self.parent is not None:
@@ -167,29 +200,34 @@ class UsageMeter:
         finally:
             with self._lock:
                 self._open.remove(step)
+                if len(self._steps) > self.keep:
+                    old = [s for s in self._steps[:-self.keep] if s.ended is not None]
+                    self._steps = [s for s in self._steps if s not in old]
             step.ended = time.time()
 
     @property
     def calls(self) -> list[CallUsage]:
-        """A copy of every call recorded so far."""
+        """A copy of the calls recorded so far (the last ``keep`` of them)."""
         with self._lock:
             return list(self._calls)
 
     @property
     def steps(self) -> list[UsageStep]:
-        """Every step opened on this meter, in order."""
+        """The steps opened on this meter, in order (the open ones and the last ``keep`` closed ones)."""
         with self._lock:
             return list(self._steps)
 
     def summary(self) -> UsageSummary:
         """Totals over every call recorded so far (the session total)."""
-        return UsageSummary.of(self.calls)
+        with self._lock:
+            return self._folded + UsageSummary.of(self._calls)
 
     def reset(self) -> None:
         """Forget recorded calls and closed steps (open steps stay open)."""
         with self._lock:
             self._calls.clear()
             self._steps = list(self._open)
+            self._folded = UsageSummary()
 
     def __repr__(self) -> str:
         return f"UsageMeter({self.name!r}: {self.summary()})"
@@ -201,4 +239,5 @@ class UsageMeter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_folded", UsageSummary())
         self._lock = threading.Lock()

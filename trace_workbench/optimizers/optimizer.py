@@ -132,6 +132,10 @@ class Optimizer(AbstractOptimizer):
     max_suggestion_chars = 100_000
     """Suggested values longer than this (in characters) are refused: no parameter should grow like that."""
 
+    max_reverts = 100
+    """How many applied steps `revert()` can undo, one after another (older ones are forgotten, so a long
+    training loop holds bounded memory; the workbench's history keeps every step on disk)."""
+
     def __init__(self, parameters: Iterable[ParameterNode], *args: Any, propagator: Propagator | None = None,
                  **kwargs: Any) -> None:
         super().__init__(parameters)
@@ -146,6 +150,7 @@ class Optimizer(AbstractOptimizer):
         self._lock = threading.RLock()
         self._applied: list[list[tuple[ParameterNode, Any, Any]]] = []
         self._usage_steps: list[UsageStep] = []
+        self._usage_folded = UsageSummary()
         self._steps = 0
 
     # -- Trace's API -------------------------------------------------------------------------
@@ -242,7 +247,7 @@ class Optimizer(AbstractOptimizer):
                 try:
                     result = self._step(*args, **kwargs)
                 finally:
-                    self._usage_steps.append(usage)
+                    self._keep_usage(usage)
         proposal = result if isinstance(result, Proposal) else self._proposal_from_update(result)
         proposal.step = number
         proposal.usage = usage.summary if usage is not None else None
@@ -287,6 +292,7 @@ class Optimizer(AbstractOptimizer):
             assign_all([(node, value) for _, node, _, value in plan])
             if plan:
                 self._applied.append([(node, old, value) for _, node, old, value in plan])
+                del self._applied[:-self.max_reverts]
             return {name: value for name, _, _, value in plan}
 
     def revert(self) -> dict[str, Any]:
@@ -305,12 +311,21 @@ class Optimizer(AbstractOptimizer):
     @property
     def usage(self) -> UsageSummary:
         """Tokens and cost of all this optimizer's steps so far (from its LLM's meter)."""
-        return UsageSummary.of(call for step in self._usage_steps for call in step.calls)
+        with self._lock:
+            return self._usage_folded + UsageSummary.of(call for step in self._usage_steps for call in step.calls)
 
     @property
     def usage_steps(self) -> list[UsageStep]:
-        """The usage of each step, in order (one UsageStep per propose)."""
+        """The usage of each step, in order (one UsageStep per propose; the last UsageMeter.keep of them)."""
         return list(self._usage_steps)
+
+    def _keep_usage(self, usage: UsageStep) -> None:
+        with self._lock:
+            self._usage_steps.append(usage)
+            if len(self._usage_steps) > UsageMeter.keep:
+                self._usage_folded += UsageSummary.of(c for step in self._usage_steps[:-UsageMeter.keep]
+                                                      for c in step.calls)
+                del self._usage_steps[:-UsageMeter.keep]
 
     # -- for subclasses -------------------------------------------------------------------------
     def _step(self, *args: Any, **kwargs: Any) -> Proposal | dict[ParameterNode, Any]:

@@ -10,6 +10,7 @@ back to its parameter's type (see values.py) and the step returns a Proposal.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import operator
@@ -295,6 +296,10 @@ class OptoPrime(Optimizer):
     reply_keys = ("suggestion", "reasoning", "answer")
     """Keys that mark the reply's JSON object among other objects in the text."""
 
+    log_size = 20
+    """With log=True, `log` and `summary_log` keep the last this many steps (Trace kept every one, and
+    every step's graph with it): a long training loop holds a bounded log and no graph."""
+
     def __init__(
         self,
         parameters: list[ParameterNode],
@@ -472,10 +477,26 @@ class OptoPrime(Optimizer):
                                  max_tokens=self.max_tokens)
         proposal = self.proposal_from_reply(response)
         self.remember(summary.variables, summary.user_feedback)
-        if self.log is not None and self.summary_log is not None:
-            self.log.append({"system_prompt": system_prompt, "user_prompt": user_prompt, "response": response})
-            self.summary_log.append({"problem_instance": self.problem_instance(summary), "summary": summary})
+        self.log_step({"system_prompt": system_prompt, "user_prompt": user_prompt, "response": response}, summary)
         return proposal
+
+    def log_step(self, entry: dict[str, Any], summary: FunctionFeedback) -> None:
+        """Append a step to `log` and `summary_log` (when log=True), keeping the last `log_size`.
+
+        The summary is kept without its nodes (so no graph stays alive through the log) and with the
+        values of #Inputs, #Others and #Outputs cut as the prompt showed them.
+        """
+        if self.log is None or self.summary_log is None:
+            return
+        limit = self.max_value_chars
+        kept = dataclasses.replace(
+            summary, nodes={}, roots=_shown_values(summary.roots, summary.variables, limit),
+            inputs=_shown_values(summary.inputs, {}, limit), others=_shown_values(summary.others, {}, limit),
+            output=_shown_values(summary.output, {}, limit))
+        self.log.append(entry)
+        self.summary_log.append({"problem_instance": self.problem_instance(summary), "summary": kept})
+        for log in (self.log, self.summary_log):
+            del log[:-self.log_size]
 
     def remember(self, variables: dict[str, Any], feedback: Any) -> None:
         """Keep (variables, feedback) for the prompts of later steps (the last memory_size pairs)."""
@@ -635,6 +656,19 @@ class OptoPrime(Optimizer):
                     raise
                 warnings.warn(f"Cannot use the suggestion for {key}: {e}", stacklevel=2)
         return update
+
+
+def _shown_values(entries: dict[str, Any], keep: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    """{name: (value, constraint)} with each value longer than `limit` as text replaced by its cut text
+    (names in `keep`, the variables, stay whole: the parameters hold them anyway)."""
+    shown = {}
+    for name, (value, constraint) in entries.items():
+        if name not in keep and limit is not None and not isinstance(value, (bool, int, float, type(None))):
+            text = str(value)
+            if len(text) > limit:
+                value = truncate(text, limit)
+        shown[name] = (value, constraint)
+    return shown
 
 
 def _field(data: dict[str, Any], *names: str) -> Any:

@@ -109,10 +109,8 @@ class OptoPrimeMulti(OptoPrime):
             fields = {name: getattr(proposal, name) for name in Proposal.__dataclass_fields__}
             candidates.append(Candidate(**fields, index=index, temperature=temperature))
         self.remember(summary.variables, summary.user_feedback)
-        if self.log is not None and self.summary_log is not None:
-            self.log.append({"system_prompt": system_prompt, "user_prompt": user_prompt,
-                             "response": [reply for reply, _, _ in replies]})
-            self.summary_log.append({"problem_instance": self.problem_instance(summary), "summary": summary})
+        self.log_step({"system_prompt": system_prompt, "user_prompt": user_prompt,
+                       "response": [reply for reply, _, _ in replies]}, summary)
         chosen = self.choose(candidates, selector or self.selector, evaluator or self.evaluator)
         chosen.candidates = candidates
         self.candidates = candidates

@@ -143,6 +143,9 @@ def construct_reduce_prompt(gradients: list[GradientInfo]) -> str:
 class TextGrad(Optimizer):
     """TextGrad: per-operation textual gradients, then one rewrite per parameter; returns a Proposal."""
 
+    log_size = 20
+    """With log=True, `log` keeps the last this many prompts and replies."""
+
     def __init__(
         self,
         parameters: list[ParameterNode],
@@ -269,6 +272,7 @@ class TextGrad(Optimizer):
             replies.append(f"[{p.py_name}]\n{response}")
             if self.log is not None:
                 self.log.append({"user_prompt": prompt, "response": response})
+                del self.log[:-self.log_size]
             notes[p.py_name] = "\n".join(g.gradient for g in gradients)
             value = self._improved_variable(response)
             if value is None:

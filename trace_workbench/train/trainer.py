@@ -83,7 +83,7 @@ class _Tokens:
     def __init__(self, meters: Iterable[UsageMeter], before: int = 0) -> None:
         unique = {id(m): m for m in meters if m is not None}
         self.meters = [m for m in unique.values() if not self._under(m, unique)]
-        self.offsets = {id(m): len(m.calls) for m in self.meters}
+        self.offsets = {id(m): m.summary().total_tokens for m in self.meters}
         self.before = before
 
     @staticmethod
@@ -96,7 +96,7 @@ class _Tokens:
         return False
 
     def used(self) -> int:
-        return self.before + sum(c.total_tokens for m in self.meters for c in m.calls[self.offsets[id(m)]:])
+        return self.before + sum(m.summary().total_tokens - self.offsets[id(m)] for m in self.meters)
 
 
 def _default_meters(optimizer: Optimizer) -> list[UsageMeter]:

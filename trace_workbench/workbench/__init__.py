@@ -3,7 +3,7 @@
 No Jupyter here: the IPython extension (trace_workbench.jupyter) drives a Session, and scripts can too.
 """
 
-from trace_workbench.workbench.history import History, Step, ValueChange
+from trace_workbench.workbench.history import History, HistoryError, Step, ValueChange
 from trace_workbench.workbench.session import (
     OPTIMIZERS,
     Cancelled,
@@ -21,6 +21,7 @@ __all__ = [
     "Cancelled",
     "Feedback",
     "History",
+    "HistoryError",
     "OptimizeStep",
     "Session",
     "SessionError",

@@ -187,8 +187,10 @@ class Session:
         if optimizer is not None:
             self.use_optimizer(optimizer)
         if history is not None:
+            chosen = History(Path(history).expanduser(), notebook=self.notebook, session=self.id)
+            chosen.check()  # a file that cannot be used is refused now, and the current one is kept
             self._history.close()
-            self._history = History(Path(history).expanduser(), notebook=self.notebook, session=self.id)
+            self._history = chosen
         if llm_settings:
             self.llm_settings.update({k: v for k, v in llm_settings.items() if v is not None})
             self._llm = None
