@@ -164,3 +164,20 @@ def test_meters_copy_pickle_and_reset():
     assert meter.calls == [] and meter.steps == []
     assert meter.cost("m", 1_000_000, 1_000_000) == pytest.approx(3.0)
     assert meter.cost("unknown", 1, 1) is None
+
+
+def test_a_long_run_keeps_the_last_calls_and_steps_and_every_total(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(UsageMeter, "keep", 10)
+    meter = UsageMeter("run")
+    for i in range(25):
+        with meter.step(f"step {i}"):
+            meter.record(call(prompt=i, cost=0.5))
+    assert [c.prompt_tokens for c in meter.calls] == list(range(15, 25))
+    assert [s.name for s in meter.steps] == [f"step {i}" for i in range(15, 25)]
+    summary = meter.summary()
+    assert (summary.calls, summary.prompt_tokens, summary.completion_tokens) == (25, sum(range(25)), 125)
+    assert summary.cost == pytest.approx(12.5)
+    meter.record(call(cost=None))
+    assert meter.summary().cost is None and meter.summary().unpriced_calls == 1
+    meter.reset()
+    assert meter.summary() == UsageSummary()

@@ -258,3 +258,40 @@ def test_a_rejected_proposal_is_remembered_with_memory(server, llm):
     assert '"float0": 100.0' in second
     assert "These values were proposed and rejected by a person: far too big a jump" in second
 
+
+
+def test_revert_undoes_up_to_max_reverts_steps(setup, monkeypatch):
+    optimizer, x, _, _ = setup
+    monkeypatch.setattr(type(optimizer), "max_reverts", 3)
+    for i in range(2, 7):
+        optimizer.update({x: float(i)})
+    assert [optimizer.revert()["float0"] for _ in range(3)] == [5.0, 4.0, 3.0]
+    with pytest.raises(OptimizerError, match="Nothing to revert"):
+        optimizer.revert()
+
+
+def test_the_log_keeps_the_last_steps_and_no_graph(server, llm):
+    """OptoPrime(log=True), Trace's default: the log is bounded and a step's graph dies with its output."""
+    import gc
+    import weakref
+
+    x = node(1.0, trainable=True)
+    optimizer = OptoPrime([x], llm=llm)
+    assert optimizer.log == []
+    outputs = []
+    for i in range(OptoPrime.log_size + 5):
+        big = node("d" * 50_000, name="document")
+        output = (x + 1) * big.len()
+        optimizer.zero_feedback()
+        optimizer.backward(output, "Bigger.")
+        server.add_replies(reply({"float0": float(i + 2)}))
+        optimizer.step()
+        outputs.append(weakref.ref(output))
+        del big, output
+    optimizer.zero_feedback()
+    gc.collect()
+    assert len(optimizer.log) == len(optimizer.summary_log) == OptoPrime.log_size
+    assert "(float) float0=6.0" in optimizer.log[0]["user_prompt"] and json.dumps(optimizer.log)
+    assert all(ref() is None for ref in outputs)  # no graph stays alive through the log
+    summary = optimizer.summary_log[-1]["summary"]
+    assert summary.nodes == {} and all(len(str(v)) <= 1100 for v, _ in summary.others.values())
