@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import pickle
+import re
 
 import pytest
 
-from trace_workbench.trace import Map, Module, ParameterNode, Seq, bundle, model, node
+from trace_workbench.trace import Map, Module, ParameterNode, Seq, bundle, model, node, saved
+from trace_workbench.trace.saved import UnsafeFileError
 from trace_workbench.trace.utils import contain
 
 
@@ -124,7 +127,7 @@ def test_save_is_atomic(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pickle, "dump", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(OSError, match="disk full"):
         agent.save(path)
     monkeypatch.undo()
@@ -139,7 +142,7 @@ def test_a_crash_on_the_first_save_leaves_nothing(tmp_path, monkeypatch: pytest.
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pickle, "dump", interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         Prompted().save(tmp_path / "agent.pkl")
     assert os.listdir(tmp_path) == []
@@ -147,8 +150,7 @@ def test_a_crash_on_the_first_save_leaves_nothing(tmp_path, monkeypatch: pytest.
 
 def test_load_with_a_missing_parameter_raises_and_changes_nothing(tmp_path) -> None:
     path = tmp_path / "partial.pkl"
-    with open(path, "wb") as f:
-        pickle.dump({"prompt": "new prompt", "temperature": 0.9}, f)  # "decorate" is missing
+    _write(path, {"prompt": "new prompt", "temperature": 0.9})  # "decorate" is missing
     agent = Prompted("old prompt")
     before = agent.parameter_values()
     with pytest.raises(KeyError, match="decorate"):
@@ -162,8 +164,7 @@ def test_load_with_unknown_nested_names_raises_and_changes_nothing(tmp_path) -> 
     values["first.unknown"] = 1
     values["weight"] = 99
     path = tmp_path / "bad.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(values, f)
+    _write(path, values)
     with pytest.raises(KeyError, match="first.unknown"):
         pipeline.load(path)
     assert pipeline.weight.data == 2
@@ -173,8 +174,7 @@ def test_load_adds_new_top_level_parameters(tmp_path) -> None:
     agent = Prompted()
     values = agent.parameter_values() | {"style": "formal"}
     path = tmp_path / "more.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(values, f)
+    _write(path, values)
     agent.load(path)
     assert isinstance(agent.style, ParameterNode) and agent.style.data == "formal"
     assert contain(agent.parameters(), agent.style)
@@ -184,19 +184,101 @@ def test_load_never_replaces_an_attribute_that_is_not_a_parameter(tmp_path) -> N
     agent = Prompted()
     values = agent.parameter_values() | {"forward": "not a method", "temperature": 0.9}
     path = tmp_path / "clash.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(values, f)
+    _write(path, values)
     with pytest.raises(KeyError, match="forward"):
         agent.load(path)
     assert callable(agent.forward) and agent.temperature.data == 0.5
 
 
 def test_load_of_something_else_raises(tmp_path) -> None:
-    path = tmp_path / "list.pkl"
-    with open(path, "wb") as f:
-        pickle.dump([1, 2], f)
-    with pytest.raises(ValueError):
+    path = tmp_path / "list.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="is not a file of saved parameters"):
         Prompted().load(path)
+    path.write_bytes(pickle.dumps([1, 2]))
+    with pytest.warns(UserWarning, match="it can run code"), pytest.raises(ValueError, match="does not hold saved"):
+        Prompted().load(path, allow_pickle=True)
+
+
+def _write(path, values: dict) -> None:
+    """A file of saved values in the safe format (as save() writes it), for values no module holds."""
+    path.write_text(saved.dumps(values, {name for name in values if name.endswith("decorate")}))
+
+
+# -- what a saved file holds, and what a hostile one cannot do -----------------------------------------
+def test_the_saved_file_is_readable_json_with_code_as_text(tmp_path) -> None:
+    agent = Prompted("be brief")
+    agent.temperature._set(0.25)
+    agent.style = node(("a", 1), trainable=True, name="style")
+    path = tmp_path / "agent.json"
+    agent.save(path)
+    document = json.loads(path.read_text())
+    assert document["format"] == "trace_workbench.parameters"
+    assert document["parameters"]["prompt"] == {"kind": "str", "value": "be brief"}
+    assert document["parameters"]["temperature"] == {"kind": "float", "value": 0.25}
+    assert document["parameters"]["style"] == {"kind": "tuple", "literal": "('a', 1)"}
+    assert document["parameters"]["decorate"]["kind"] == "code"
+    assert document["parameters"]["decorate"]["code"] == 'def decorate(self, text):\n    """Decorates text."""\n    return f"<{text}>"'
+    other = Prompted("other")
+    other.style = node(("b", 2), trainable=True, name="style")
+    other.load(path)
+    assert other.parameter_values() == agent.parameter_values() and type(other.style.data) is tuple
+
+
+def test_a_pickle_is_not_loaded_unless_asked_and_then_with_a_warning(tmp_path) -> None:
+    """Trace's format: a crafted pickle runs a command when loaded."""
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "agent.pkl"
+    path.write_bytes(pickle.dumps({"prompt": Exploit()}))
+    agent = Prompted("kept")
+    with pytest.raises(UnsafeFileError, match=r"agent\.pkl is a pickle .* allow_pickle=True"):
+        agent.load(path)
+    assert not marker.exists() and agent.prompt.data == "kept"
+
+    trusted = tmp_path / "trusted.pkl"
+    trusted.write_bytes(pickle.dumps(Prompted("from trace").parameter_values()))
+    with pytest.warns(UserWarning, match="it can run code"):
+        agent.load(trusted, allow_pickle=True)
+    assert agent.prompt.data == "from trace"
+
+
+def test_loaded_values_are_checked_like_an_applied_proposal(tmp_path) -> None:
+    agent = Prompted("kept")
+    before = agent.parameter_values()
+    cases = {
+        "a number that is text": ({"temperature": "hot"}, "temperature: expected a number, got text 'hot'"),
+        "code with a statement": ({"decorate": "import os\nos.system('x')\ndef decorate(self, text):\n    return 1"},
+                                  "decorate: the suggested code must start with the function definition"),
+        "code renaming the function": ({"decorate": "def other(self, text):\n    return text"}, "renames the function"),
+        "invalid unicode": ({"prompt": "ok \ud800"}, "prompt: the suggested value holds invalid Unicode"),
+    }
+    for name, (changed, message) in cases.items():
+        path = tmp_path / f"{len(name)}.json"
+        _write(path, before | changed)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            agent.load(path)
+        assert agent.parameter_values() == before, name
+    trusted = tmp_path / "wrong.pkl"
+    trusted.write_bytes(pickle.dumps(before | {"temperature": "hot"}))
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="temperature: expected a number"):
+        agent.load(trusted, allow_pickle=True)
+
+
+def test_a_value_that_is_not_data_is_saved_only_as_a_pickle_when_asked(tmp_path) -> None:
+    agent = Prompted()
+    agent.thing = node(object(), trainable=True, name="thing")
+    with pytest.raises(ValueError, match="'thing' .* is not JSON or a Python literal.* allow_pickle=True"):
+        agent.save(tmp_path / "a.json")
+    assert not (tmp_path / "a.json").exists()
+    agent.thing = node(complex(1, 2), trainable=True, name="thing")
+    agent.save(tmp_path / "a.json")
+    assert json.loads((tmp_path / "a.json").read_text())["parameters"]["thing"] == {"kind": "complex",
+                                                                                  "literal": "(1+2j)"}
 
 
 # -- copies and pickles -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from trace_workbench.trace.containers import ParameterContainer
@@ -32,16 +33,27 @@ class Module(ParameterContainer):
         """The value of every parameter by dotted path (e.g. "agent.prompt"), nested modules flattened."""
         return {name: n._data for name, n in _nodes(self).items()}
 
-    def save(self, file_name: str | os.PathLike[str]) -> None:
-        """Write the parameters' values to `file_name` (pickle), atomically: a crash mid-save
-        leaves the previous file intact."""
+    def save(self, file_name: str | os.PathLike[str], *, allow_pickle: bool = False) -> None:
+        """Write the parameters' values to `file_name` as readable JSON (code as text), atomically: a crash
+        mid-save leaves the previous file intact. A value that is neither JSON nor a Python literal is
+        refused, unless allow_pickle=True writes a pickle (Trace's format) instead."""
+        from trace_workbench.trace import saved
+
+        values = self.parameter_values()
+        code = {name for name, n in _nodes(self).items() if _is_code(n)}
+        try:
+            data = saved.dumps(values, code).encode("utf-8")
+        except ValueError:
+            if not allow_pickle:
+                raise
+            data = pickle.dumps(values)
         path = os.fspath(file_name)
         directory = os.path.dirname(path) or "."
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(self.parameter_values(), f)
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -49,17 +61,18 @@ class Module(ParameterContainer):
             os.unlink(tmp)
             raise
 
-    def load(self, file_name: str | os.PathLike[str]) -> None:
-        """Set the parameters to the values saved in `file_name`; new top-level names become new
-        parameters, and a parameter missing from the file, or a saved name that is already an
-        attribute but not a parameter, is an error (nothing is changed then)."""
-        with open(file_name, "rb") as f:
-            saved = pickle.load(f)
-        if not isinstance(saved, dict):
-            raise ValueError(f"{file_name} does not hold saved parameter values")
-        self._set(saved)
+    def load(self, file_name: str | os.PathLike[str], *, allow_pickle: bool = False) -> None:
+        """Set the parameters to the values saved in `file_name`, each checked as an applied proposal is
+        (the parameter's type; code that parses, one function of the same name): any failure changes
+        nothing. New top-level names become new parameters; a parameter missing from the file, or a saved
+        name that is already an attribute but not a parameter, is an error. A pickle (Trace's format) is
+        read only with allow_pickle=True, since loading one can run code."""
+        from trace_workbench.trace import saved
 
-    def _set(self, new_values: dict[str, Any]) -> None:
+        values, _ = saved.read(Path(file_name), allow_pickle=allow_pickle)
+        self._set(values, checked=True)
+
+    def _set(self, new_values: dict[str, Any], checked: bool = False) -> None:
         current = _nodes(self)
         missing = sorted(set(current) - set(new_values))
         if missing:
@@ -67,11 +80,43 @@ class Module(ParameterContainer):
         unknown = sorted(k for k in new_values if k not in current and ("." in k or hasattr(self, k)))
         if unknown:
             raise KeyError(f"the saved values name parameters this module does not have: {unknown}")
+        if checked:
+            new_values = _checked(current, new_values)
         for name, value in new_values.items():
             if name in current:
                 current[name]._set(value)
             else:
                 setattr(self, name, ParameterNode(value, name=name))
+
+
+def _is_code(n: ParameterNode) -> bool:
+    return isinstance(n.info, dict) and n.info.get("trainable_code") is True
+
+
+def _checked(current: dict[str, ParameterNode], new_values: dict[str, Any]) -> dict[str, Any]:
+    """The loaded values, each checked like an applied proposal; ValueError naming every one that fails."""
+    # The one check of a value against a parameter lives with the optimizers (values.py, which needs only
+    # trace/); it is imported here, at the call, so that a loaded file is held to the same rules.
+    from trace_workbench.optimizers.values import CODE_KIND, ValueConversionError, convert_value, value_kind
+
+    checked: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in new_values.items():
+        node = current.get(name)
+        if node is None:
+            checked[name] = value
+            continue
+        kind = value_kind(node)
+        try:
+            converted = convert_value(value, node._data, kind=kind)
+        except ValueConversionError as e:
+            errors[name] = str(e)
+            continue
+        checked[name] = value if kind == CODE_KIND else converted
+    if errors:
+        raise ValueError("the saved values cannot be loaded (nothing was changed): "
+                         + "; ".join(f"{name}: {why}" for name, why in errors.items()))
+    return checked
 
 
 def _nodes(container: ParameterContainer) -> dict[str, ParameterNode]:
