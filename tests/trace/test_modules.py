@@ -218,7 +218,8 @@ def test_the_saved_file_is_readable_json_with_code_as_text(tmp_path) -> None:
     assert document["parameters"]["temperature"] == {"kind": "float", "value": 0.25}
     assert document["parameters"]["style"] == {"kind": "tuple", "literal": "('a', 1)"}
     assert document["parameters"]["decorate"]["kind"] == "code"
-    assert document["parameters"]["decorate"]["code"] == 'def decorate(self, text):\n    """Decorates text."""\n    return f"<{text}>"'
+    source = 'def decorate(self, text):\n    """Decorates text."""\n    return f"<{text}>"'
+    assert document["parameters"]["decorate"]["code"] == source
     other = Prompted("other")
     other.style = node(("b", 2), trainable=True, name="style")
     other.load(path)

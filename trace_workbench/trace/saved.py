@@ -27,7 +27,8 @@ class UnsafeFileError(ValueError):
 
 
 def _plain(value: Any) -> bool:
-    """Whether JSON holds `value` exactly (same types back): None, bool, int, finite float, str, lists, str-keyed dicts."""
+    """Whether JSON holds `value` exactly (the same types back): None, bool, int, finite float, str, and
+    lists and str-keyed dicts of those."""
     if value is None or isinstance(value, (bool, int, str)):
         return True
     if isinstance(value, float):
@@ -56,8 +57,9 @@ def _entry(name: str, value: Any, code: bool) -> dict[str, Any]:
         return {"kind": type(value).__name__, "value": value}
     if _literal(value):
         return {"kind": type(value).__name__, "literal": repr(value)}
-    raise ValueError(f"the value of {name!r} ({type(value).__name__}) is not JSON or a Python literal, so it cannot "
-                     "be saved safely; save(path, allow_pickle=True) writes a pickle instead (only for files you trust)")
+    raise ValueError(f"the value of {name!r} ({type(value).__name__}) is not JSON or a Python literal, so it "
+                     "cannot be saved safely; save(path, allow_pickle=True) writes a pickle instead (only for files "
+                     "you trust)")
 
 
 def dumps(values: dict[str, Any], code: set[str]) -> str:
