@@ -81,6 +81,8 @@ class Server:
 
         def responder(body: dict[str, Any]) -> str:
             self.step += 1
+            with self.server._lock:  # the server records every request for tests to read: not the loop's memory
+                del self.server.requests[:-1]
             return _reply(self.step)
 
         self.server = ChatServer(responder=responder).start()

@@ -140,6 +140,15 @@ def test_config_never_takes_or_shows_a_key(shell, server: ChatServer, capsys, mo
     assert os.environ["OPENAI_API_KEY"] == "sk-from-getpass" and "sk-from-getpass" not in output_of(capsys)
 
 
+def test_config_shows_a_base_url_without_its_credentials(shell, server: ChatServer, capsys) -> None:
+    """%trace_config's output is saved in the notebook: a key in the URL's user-info or query never shows."""
+    url = f"http://user:sk-url-secret-42@127.0.0.1:{server.port}/v1?api-key=sk-url-secret-42"
+    assert run(shell, f"%trace_config base_url={url}").success
+    shown = output_of(capsys)
+    assert f"base_url = http://***@127.0.0.1:{server.port}/v1?api-key=***" in shown
+    assert "sk-url-secret-42" not in shown
+
+
 def test_optimize_loop_applies_reruns_and_stops_on_success(shell, server: ChatServer, capsys) -> None:
     server.add_replies(reply({"n0": 3}), reply({"n0": 4}), reply({"n0": 9}))
     run(shell, CELL)
