@@ -24,6 +24,7 @@ from trace_workbench.llm.errors import LLMAuthError, LLMRequestError
 from trace_workbench.optimizers.buffers import FIFOBuffer
 from trace_workbench.optimizers.optimizer import Optimizer, default_llm
 from trace_workbench.optimizers.parsing import (
+    AmbiguousReplyError,
     ReplyFormatError,
     empty_reply_reason,
     find_json_object,
@@ -570,6 +571,9 @@ class OptoPrime(Optimizer):
 
     def _suggestion(self, data: dict[str, Any], answer: Any) -> tuple[dict[Any, Any], str | None]:
         """The reply's {variable: value} map, or why there is none."""
+        given = [k for k in data if isinstance(k, str) and k.lower() in ("suggestion", "suggestions")]
+        if len({json.dumps(to_jsonable(data[k]), sort_keys=True) for k in given}) > 1:
+            return {}, f"the reply is ambiguous: it gives two different suggestions ({', '.join(map(repr, given))})"
         value = _field(data, "suggestion", "suggestions")
         if value is _MISSING:
             top = {k: v for k, v in data.items() if self._find_parameter(k)[0] is not None}
@@ -583,6 +587,8 @@ class OptoPrime(Optimizer):
                 return {}, None
             try:
                 value = loads_relaxed(value)
+            except AmbiguousReplyError as e:
+                return {}, str(e)
             except ValueError:
                 return {}, f'"suggestion" must be an object mapping variable names to values, not text {value[:80]!r}'
         if isinstance(value, list) and all(isinstance(v, dict) and len(v) == 1 for v in value):
