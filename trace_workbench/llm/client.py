@@ -362,7 +362,8 @@ def _translate(err: Any, where: str, config: LLMConfig) -> LLMError:
     server = f' Server said: "{said}".' if said else ""
     status = getattr(err, "status_code", None)
     details = {"attempts": attempts, "status_code": status, "server_message": said}
-    server += _retry_after_note(err, attempts, config)
+    waited = _retry_after_note(err, attempts, config)
+    server += waited
 
     if isinstance(err, openai.APITimeoutError):
         return LLMTimeoutError(
@@ -378,8 +379,8 @@ def _translate(err: Any, where: str, config: LLMConfig) -> LLMError:
         )
     if isinstance(err, openai.RateLimitError):
         return LLMRateLimitError(
-            f"The chat completion from {where} was rate limited (HTTP 429){tries}.{server} Wait and retry, "
-            "lower the request rate, or raise max_retries.",
+            f"The chat completion from {where} was rate limited (HTTP 429){tries}.{server}"
+            + ("" if waited else " Wait and retry, lower the request rate, or raise max_retries."),
             **details,
         )
     if isinstance(err, openai.APIStatusError) and status is not None and status >= 500:
