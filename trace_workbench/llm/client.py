@@ -380,7 +380,7 @@ def _translate(err: Any, where: str, config: LLMConfig) -> LLMError:
     if isinstance(err, openai.RateLimitError):
         return LLMRateLimitError(
             f"The chat completion from {where} was rate limited (HTTP 429){tries}.{server}"
-            + ("" if waited else " Wait and retry, lower the request rate, or raise max_retries."),
+            + ("" if "did not retry" in waited else " Wait and retry, lower the request rate, or raise max_retries."),
             **details,
         )
     if isinstance(err, openai.APIStatusError) and status is not None and status >= 500:
