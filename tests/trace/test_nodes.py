@@ -207,3 +207,22 @@ def test_index_int_float_conversions() -> None:
     assert [10, 20, 30][i] == 30
     assert int(node(2.7)) == 2 and float(node(2)) == 2.0 and complex(node(1)) == 1 + 0j
     assert round(node(2.5)).data == 2
+
+
+def test_used_nodes_is_the_set_the_running_bundle_read() -> None:
+    from trace_workbench.trace import bundle
+    from trace_workbench.trace.nodes import USED_NODES
+
+    seen = []
+    read_before = node("outside", name="outside")
+
+    @bundle(allow_external_dependencies=True)
+    def reads(x):
+        seen.append((read_before.data, USED_NODES.get()))
+        return x
+
+    assert USED_NODES.get() == []
+    reads(node(1))
+    [(_, [used])] = seen  # one bundle running: a list holding one set
+    assert len(used) == 1 and contain(used, read_before)
+    assert USED_NODES.get() == []
