@@ -108,4 +108,5 @@ def test_render_opt_step_prints_outside_ipython_and_displays_html_inside(capsys)
         InteractiveShell.clear_instance()
     [shown] = captured.outputs
     assert "Improvement" in shown.data["text/html"] and "Trace Graph" not in shown.data["text/html"]
+    assert shown.data["text/plain"].startswith("== Feedback (f0)")
     assert shell is not None

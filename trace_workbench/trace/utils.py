@@ -63,6 +63,10 @@ class OptStep:
                 f'{letter}<sub>{self.step_idx}</sub></div></div>')
         return f'<div style="font-family:Arial,sans-serif;max-width:600px;margin-bottom:10px">{"".join(parts)}</div>'
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text/plain form (terminals, text-only front ends): the same blocks as text."""
+        printer.text(str(self))
+
     def __str__(self) -> str:
         return "\n\n".join(f"== {_STEP_BLOCKS[key][0]} ({_STEP_BLOCKS[key][1]}{self.step_idx})\n{text}"
                            for key, text in self.blocks.items())
