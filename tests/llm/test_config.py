@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 
 import pytest
 
@@ -54,11 +55,15 @@ def test_a_server_given_by_base_url_gets_a_placeholder_key(server):
     assert headers["authorization"] == "Bearer not-needed"
 
 
-def test_a_base_url_without_a_model_asks_for_the_model(server):
-    with pytest.raises(LLMConfigError, match="TRACE_WORKBENCH_MODEL") as caught:
+def test_a_base_url_without_a_model_asks_for_the_default_model_with_a_warning_as_trace(server):
+    server.add_replies("from the default model", "again")
+    with pytest.warns(UserWarning, match="No model is set for the server at .* asking it for 'gpt-4o'") as caught:
+        assert LLM(base_url=server.base_url)("hi").choices[0].message.content == "from the default model"
+    assert len(caught) == 1 and "TRACE_WORKBENCH_MODEL" in str(caught[0].message)
+    assert server.completion_requests[0].body["model"] == DEFAULT_MODEL
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per server, not at every call
         LLM(base_url=server.base_url)("hi")
-    assert server.base_url in str(caught.value)
-    assert server.requests == []
 
 
 def test_a_key_alone_means_openai_with_the_default_model():

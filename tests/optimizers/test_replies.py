@@ -49,10 +49,10 @@ CASES = {
     "code with a statement before the def": Case(
         reply({"__code0": "import os\nos.system('echo hacked')\ndef scale(x):\n    return x"}),
         error="no suggestion",
-        rejected={"__code0": "must start with the function definition (def ...), not 'import os'"}),
+        rejected={"__code0": "runs \"os.system('echo hacked')\" at line 2 when it is loaded; only imports"}),
     "code with a statement after the def": Case(
         reply({"__code0": "def scale(x):\n    return x\nprint('side effect')"}),
-        error="no suggestion", rejected={"__code0": "must be a single function definition, but line 3 adds"}),
+        error="no suggestion", rejected={"__code0": "runs \"print('side effect')\" at line 3 when it is loaded"}),
     "code renaming the function": Case(reply({"__code0": "def other(x):\n    return x"}), error="no suggestion",
                                        rejected={"__code0": "renames the function 'scale' to 'other'"}),
     "code given as a number": Case(reply({"__code0": 42}), error="no suggestion",

@@ -50,7 +50,7 @@ def test_code_is_cleaned_and_checked():
         check_code("@functools.cache\ndef f(x):\n    return 1", OLD)
     with pytest.raises(ValueConversionError, match="the suggested code is empty"):
         check_code("```python\n```", OLD)
-    with pytest.raises(ValueConversionError, match="must start with the function definition"):
+    with pytest.raises(ValueConversionError, match=r"must define the function \(def \.\.\.\), not only 'class f"):
         check_code("class f:\n    pass", OLD)
     with pytest.raises(ValueConversionError, match="does not parse: source code string cannot contain null bytes"):
         check_code("def f(x):\n    return '\0'", OLD)
@@ -83,3 +83,18 @@ def test_to_jsonable_shows_a_container_that_holds_itself_and_a_repr_that_raises(
     assert to_jsonable([Unshowable()]) == ["<Unshowable object (its repr raised RuntimeError)>"]
     shared = [1]
     assert to_jsonable([shared, shared]) == [[1], [1]]  # the same list twice is not a loop
+
+
+def test_code_may_carry_imports_helpers_and_constants_around_the_function():
+    with_context = ("import math\n\nLIMIT = 3\n\ndef helper(x):\n    return math.floor(x)\n\n"
+                    "def f(x):\n    return helper(x)")
+    assert check_code(with_context, OLD) == with_context
+    assert check_code("@trace.bundle(trainable=True)\ndef f(x):\n    return h(x)\n\ndef h(x):\n    return x",
+                      OLD) == "def f(x):\n    return h(x)\n\ndef h(x):\n    return x"
+    assert check_code("def h(x):\n    return x\n\ndef f(x):\n    return h(x)", with_context.replace("helper", "h"))
+    with pytest.raises(ValueConversionError, match="drops the function 'helper'"):
+        check_code("def f(x):\n    return x", with_context)
+    with pytest.raises(ValueConversionError, match="renames the function 'f' to 'g'"):
+        check_code("import math\n\ndef g(x):\n    return x", OLD)
+    with pytest.raises(ValueConversionError, match=r"runs 'for i in range\(3\):.*' at line 3 when it is loaded"):
+        check_code("def f(x):\n    return x\nfor i in range(3):\n    print(i)", OLD)

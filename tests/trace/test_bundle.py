@@ -7,6 +7,7 @@ import builtins
 import concurrent.futures
 import copy
 import pickle
+import sys
 import threading
 from typing import Any
 
@@ -458,3 +459,81 @@ def test_the_code_parameter_of_a_trainable_bundle_is_marked_as_code() -> None:
 
     assert double.parameter.info == {"trainable_code": True}
     assert node("def f(x):\n    return x", trainable=True).info is None
+
+
+def test_trainable_code_may_carry_imports_and_helpers_around_the_def() -> None:
+    @bundle(trainable=True)
+    def f(x):
+        return x
+
+    f.parameter._set("import math\n\ndef f(x):\n    return helper(x) + OFFSET\n\n"
+                     "def helper(x):\n    return math.floor(x)\n\nOFFSET = 10\n")
+    assert f(node(2.7)).data == 12
+    f.parameter._set("from math import ceil\n\ndef helper(x):\n    return ceil(x)\n\n"
+                     "def f(x):\n    return helper(x)\n")  # the helper first: the def named f is the function
+    assert f(node(2.2)).data == 3
+    assert "helper" not in globals() and "ceil" not in globals()  # the context stays out of the module
+
+
+FACTOR = 1
+"""A module global the trainable code below reads."""
+
+
+def test_code_with_context_still_reads_the_module_globals_live() -> None:
+    @bundle(trainable=True)
+    def f(x):
+        return x * FACTOR
+
+    global FACTOR
+    FACTOR = 2
+    f.parameter._set("import operator\n\ndef f(x):\n    return operator.mul(x, FACTOR)\n")
+    assert f(node(3)).data == 6
+    FACTOR = 5
+    assert f(node(3)).data == 15
+
+
+def test_a_bundled_method_with_context_around_its_code() -> None:
+    class Clock:
+        @bundle(trainable=True)
+        def now(self):
+            return 0
+
+    clock = Clock()
+    clock.now.parameter._set("import time\n\ndef now(self):\n    return time.time() > 0\n")
+    assert clock.now().data is True
+
+
+def test_code_whose_defs_do_not_name_the_function_is_an_execution_error() -> None:
+    @bundle(trainable=True)
+    def f(x):
+        return x
+
+    f.parameter._set("def g(x):\n    return x\n\ndef h(x):\n    return x\n")
+    with pytest.raises(ExecutionError, match=r"must define the function 'f' with `def` \(it defines \['g', 'h'\]\)"):
+        f(node(1))
+    f.parameter._set("import math\n\ndef g(x):\n    return math.sqrt(x)\n")  # one def: it is the function
+    assert f(node(4)).data == 2.0
+
+
+def test_disable_external_dependencies_check_overrides_every_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle_module = sys.modules["trace_workbench.trace.bundle"]  # the package's `bundle` is the decorator
+
+    monkeypatch.setattr(bundle_module, "ALLOW_EXTERNAL_DEPENDENCIES", None)
+    hidden = node(5)
+
+    @bundle()
+    def strict(x):
+        return x + hidden.data
+
+    @bundle(allow_external_dependencies=True)
+    def lenient(x):
+        return x + hidden.data
+
+    with pytest.raises(TraceMissingInputsError):
+        strict(node(1))
+    bundle_module.disable_external_dependencies_check(True)
+    assert bundle_module.ALLOW_EXTERNAL_DEPENDENCIES is True
+    assert strict(node(1)).data == 6
+    bundle_module.disable_external_dependencies_check(False)
+    with pytest.raises(TraceMissingInputsError):
+        lenient(node(1))

@@ -323,3 +323,13 @@ def test_copies_of_containers(duplicate) -> None:
     assert len(seq_twin.parameters()) == 4 and seq_twin[2] == 5
     assert [p.data for p in map_twin.parameters()] == ["v"] and map_twin["n"] == 3
     assert not contain(seq.parameters(), seq_twin.parameters()[0])
+
+
+def test_modules_offers_apply_op_and_node_container_where_trace_imports_them() -> None:
+    import trace_workbench.trace as trace
+    from trace_workbench.trace.modules import NodeContainer, apply_op
+
+    assert apply_op is trace.apply_op and NodeContainer is trace.NodeContainer
+    from trace_workbench.trace import operators as ops
+
+    assert apply_op(ops.add, [node(0)], [node(1)], node(2))[0].data == 3

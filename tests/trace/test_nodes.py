@@ -229,3 +229,22 @@ def test_data_whose_eq_or_repr_raises_does_not_break_the_node() -> None:
     assert n in [node(1), n]
     assert repr(n) == f"Node({n.name}, data=<_Hostile object (repr raised RuntimeError: repr boom)>)"
     assert "str raised RuntimeError" in str(n)
+
+
+def test_used_nodes_is_the_set_the_running_bundle_read() -> None:
+    from trace_workbench.trace import bundle
+    from trace_workbench.trace.nodes import USED_NODES
+
+    seen = []
+    read_before = node("outside", name="outside")
+
+    @bundle(allow_external_dependencies=True)
+    def reads(x):
+        seen.append((read_before.data, USED_NODES.get()))
+        return x
+
+    assert USED_NODES.get() == []
+    reads(node(1))
+    [(_, [used])] = seen  # one bundle running: a list holding one set
+    assert len(used) == 1 and contain(used, read_before)
+    assert USED_NODES.get() == []

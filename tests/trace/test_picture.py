@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from trace_workbench.trace import node
 from trace_workbench.trace.picture import GraphPicture
@@ -87,3 +90,14 @@ def test_save_and_trace_graph_visualize(tmp_path) -> None:
     picture.save(path)
     assert path.read_text(encoding="utf-8") == picture.svg
     assert TraceGraph().visualize().svg.startswith("<svg")
+
+
+def test_render_writes_the_svg_where_graphviz_would_and_returns_its_path(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    picture = (node(1, name="a") + 1).backward("more", visualize=True)
+    assert picture.render() == os.path.join(".", "Digraph.gv.svg")
+    assert (tmp_path / "Digraph.gv.svg").read_text() == picture.svg
+    path = picture.render("step", directory=tmp_path / "pictures")
+    assert path == os.path.join(str(tmp_path / "pictures"), "step.svg") and ET.parse(path).getroot() is not None
+    with pytest.raises(ValueError, match="SVG only, not 'pdf'"):
+        picture.render(format="pdf")

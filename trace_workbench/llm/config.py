@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +46,15 @@ ENV_REPLAY = "TRACE_WORKBENCH_REPLAY"
 ENV_RECORD = "TRACE_WORKBENCH_RECORD"
 
 DEFAULT_MODEL = "gpt-4o"
-"""Used only when talking to api.openai.com (no base URL) and no model is set, as in Trace."""
+"""The model requested when none is set, as in Trace (with a warning when a base URL is set)."""
 DEFAULT_TIMEOUT = 180.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_CACHE_PATH = Path(".trace_workbench") / "llm_cache.sqlite3"
 PLACEHOLDER_KEY = "not-needed"
 """Sent to a server given by base URL when no key is set: local servers (Ollama, vLLM) need none."""
+
+_WARNED_DEFAULT_MODEL: set[str] = set()
+"""Base URLs already warned about (once per process) for being asked for DEFAULT_MODEL."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -147,7 +151,7 @@ class LLMConfig:
     """The connection settings of an LLM after merging arguments with the environment.
 
     ``model`` is only what was set (argument or TRACE_WORKBENCH_MODEL); ``effective_model`` adds
-    the default model when talking to OpenAI itself.
+    the default model.
     """
 
     model: str | None = None
@@ -203,10 +207,10 @@ class LLMConfig:
 
     @property
     def effective_model(self) -> str | None:
-        """The model to request: the one set, else DEFAULT_MODEL when talking to OpenAI with a key."""
+        """The model to request: the one set, else DEFAULT_MODEL once a key or a base URL is set (as Trace)."""
         if self.model:
             return self.model
-        if self.base_url is None and self.api_key is not None:
+        if self.base_url is not None or self.api_key is not None:
             return DEFAULT_MODEL
         return None
 
@@ -222,12 +226,13 @@ class LLMConfig:
                 f"(e.g. http://localhost:11434/v1) and {ENV_MODEL}, plus {ENV_API_KEY} if it needs a key. "
                 "Or pass LLM(model=..., base_url=..., api_key=...)."
             )
-        model = self.effective_model
-        if model is None:
-            raise LLMConfigError(
-                f"No model is set for the server at {redact_url(self.base_url)}. Set the environment "
-                f"variable {ENV_MODEL} (e.g. llama3.1) or pass LLM(model=...)."
-            )
+        model = self.effective_model or DEFAULT_MODEL
+        if self.model is None and self.base_url is not None and self.base_url not in _WARNED_DEFAULT_MODEL:
+            _WARNED_DEFAULT_MODEL.add(self.base_url)
+            warnings.warn(
+                f"No model is set for the server at {redact_url(self.base_url)}; asking it for {model!r}, as "
+                f"Trace does. Set the environment variable {ENV_MODEL} (e.g. llama3.1) or pass LLM(model=...).",
+                UserWarning, stacklevel=2)
         key = self.api_key.reveal() if self.api_key is not None else PLACEHOLDER_KEY
         return model, key
 

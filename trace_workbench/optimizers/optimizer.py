@@ -14,6 +14,7 @@ down, timeout) are raised by propose() and step() as they are, with every parame
 
 from __future__ import annotations
 
+import inspect
 import threading
 import warnings
 from collections.abc import Iterable
@@ -187,9 +188,17 @@ class Optimizer(AbstractOptimizer):
                 args = (text, *args[1:])
         return node.backward(*args, propagator=self.propagator, **kwargs)
 
-    def step(self, *args: Any, **kwargs: Any) -> Proposal:
-        """Propose and apply at once; returns the Proposal (see the module's notes on unusable replies)."""
+    def step(self, *args: Any, bypassing: bool = False, **kwargs: Any) -> Proposal | dict[ParameterNode, Any]:
+        """Propose and apply at once; returns the Proposal (see the module's notes on unusable replies).
+
+        ``bypassing=True`` (OpenTrace's) applies nothing and returns OpenTrace's update dict
+        ({ParameterNode: new value}, for a later ``update()``). Other arguments go to ``_step``
+        (OptoPrime's ``verbose``, ``mask``); one it does not take is a TypeError.
+        """
         proposal = self.propose(*args, **kwargs)
+        if bypassing:
+            by_name = self.parameters_by_name
+            return {by_name[name]: change.new for name, change in proposal.changes.items()}
         if (proposal.error or proposal.rejected) and not getattr(self, "ignore_extraction_error", True):
             raise UnusableReplyError(proposal)
         if proposal.error:
@@ -235,6 +244,10 @@ class Optimizer(AbstractOptimizer):
 
     def propose(self, *args: Any, **kwargs: Any) -> Proposal:
         """Ask for new values without changing anything; the Proposal carries this step's token usage."""
+        try:
+            inspect.signature(self._step).bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{type(self).__name__}.step()/propose(): {e}") from None
         with self._lock:
             self._steps += 1
             number = self._steps

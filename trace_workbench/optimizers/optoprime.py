@@ -316,9 +316,14 @@ class OptoPrime(Optimizer):
         prompt_symbols: dict[str, str] | None = None,
         max_value_chars: int | None = 1000,
         max_section_items: int | None = 200,
+        config_list: list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(parameters, *args, propagator=propagator, **kwargs)
+        if llm is None and config_list is not None:  # early Trace named the model by an OAI_CONFIG_LIST
+            from trace_workbench.utils.llm import AutoGenLLM
+
+            llm = AutoGenLLM(config_list=config_list)
         self.llm = llm if llm is not None else default_llm()
         self.ignore_extraction_error = ignore_extraction_error
         self.objective = objective or self.default_objective
@@ -433,6 +438,19 @@ class OptoPrime(Optimizer):
             symbols=self.prompt_symbols,
         )
 
+    probelm_instance = problem_instance
+    """Trace's first spelling of problem_instance: a subclass may override either name (see __init_subclass__)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep both spellings one method: a subclass overriding only `probelm_instance` (as code written for
+        early Trace does) or only `problem_instance` has the override under both names."""
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "probelm_instance" in own and "problem_instance" not in own:
+            cls.problem_instance = own["probelm_instance"]
+        elif "problem_instance" in own and "probelm_instance" not in own:
+            cls.probelm_instance = own["problem_instance"]
+
     def construct_prompt(self, summary: FunctionFeedback, mask: list[str] | None = None, *args: Any,
                          **kwargs: Any) -> tuple[str, str]:
         """The (system prompt, user prompt) for `summary`, with the memory of earlier steps."""
@@ -466,8 +484,7 @@ class OptoPrime(Optimizer):
         return text
 
     # -- one step ---------------------------------------------------------------------------
-    def _step(self, verbose: bool | str = False, mask: list[str] | None = None, *args: Any,
-              **kwargs: Any) -> Proposal:
+    def _step(self, verbose: bool | str = False, mask: list[str] | None = None) -> Proposal:
         summary = self.summarize()
         if not summary.variables:
             return Proposal(optimizer=type(self).__name__,

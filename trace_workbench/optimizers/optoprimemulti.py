@@ -91,9 +91,8 @@ class OptoPrimeMulti(OptoPrime):
         high, low = max(self.temperature_range), min(self.temperature_range)
         return [high - i * (high - low) / max(1, num_responses - 1) for i in range(num_responses)]
 
-    def _step(self, verbose: bool | str = False, mask: list[str] | None = None, *args: Any,
-              num_responses: int | None = None, selector: Selector | None = None,
-              evaluator: Callable[[], float] | None = None, **kwargs: Any) -> Proposal:
+    def _step(self, verbose: bool | str = False, mask: list[str] | None = None, num_responses: int | None = None,
+              selector: Selector | None = None, evaluator: Callable[[], float] | None = None) -> Proposal:
         summary = self.summarize()
         if not summary.variables:
             return Proposal(optimizer=type(self).__name__,

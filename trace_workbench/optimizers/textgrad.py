@@ -223,7 +223,7 @@ class TextGrad(Optimizer):
                                              new_variable_end_tag=self.new_variable_tags[1],
                                              type_hint=_TYPE_HINTS.get(kind, ""))
 
-    def _step(self, verbose: bool | str = False, *args: Any, **kwargs: Any) -> Proposal:
+    def _step(self, verbose: bool | str = False) -> Proposal:
         name = type(self).__name__
         trainable = [p for p in self.parameters if p.trainable]
         received = [f for p in trainable for fs in p.feedback.values() for f in fs]

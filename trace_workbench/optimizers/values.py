@@ -2,8 +2,8 @@
 
 Trace converted with ``type(old)(new)``, so ``bool("False")`` became True and ``list("[3, 4]")`` a
 list of characters. Here literals are parsed (JSON, then Python literals), numbers must be numbers,
-and a code parameter (the ParameterNode a trainable bundle owns) must receive one function
-definition that parses, keeps the function's name and has nothing else at module level.
+and a code parameter (the ParameterNode a trainable bundle owns) must receive code that parses and
+defines the function under its name (imports, helpers and constants may stand around it).
 """
 
 from __future__ import annotations
@@ -280,45 +280,66 @@ def _is_bundle(decorator: ast.expr) -> bool:
         isinstance(target, ast.Attribute) and target.attr == "bundle")
 
 
+_CONTEXT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
+"""Statements that may stand beside the function in a code parameter: imports, helpers, constants."""
+
+
+def _top_defs(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    return {s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
 def check_code(code: str, old_code: str | None = None) -> str:
     """The suggested source, cleaned (fences removed, dedented), if it is usable as a bundle's code.
 
-    It must parse, and be exactly one function definition with the name of `old_code`'s function
-    (a ``@bundle(...)`` line above it is dropped; other module-level statements would run when the
-    code is loaded, so they are refused). ValueConversionError says what is wrong.
+    It must parse and define the function(s) `old_code` defines at top level, with the same names and
+    decorators (a ``@bundle(...)`` line above a function is dropped). Imports, helper functions,
+    classes and constants may stand around the function (the engine runs them with it); any other
+    statement at module level is refused. ValueConversionError says what is wrong.
     """
     text = textwrap.dedent(_strip_fences(code)).strip("\n").rstrip()
     if not text.strip():
         raise ValueConversionError("the suggested code is empty")
     tree = _parse(text)
-    first = tree.body[0] if tree.body else None
-    if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        bundles = [d for d in first.decorator_list if _is_bundle(d)]
-        if bundles:
-            cut = max(d.end_lineno or d.lineno for d in bundles)
-            text = "\n".join(text.split("\n")[cut:])
-            tree = _parse(text)
-            first = tree.body[0] if tree.body else None
-    if not isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        found = ast.get_source_segment(text, first) if first is not None else ""
+    bundle_lines = sorted({line for d in _top_defs(tree).values() for b in d.decorator_list if _is_bundle(b)
+                           for line in range(b.lineno, (b.end_lineno or b.lineno) + 1)}, reverse=True)
+    if bundle_lines:
+        lines = text.split("\n")
+        for line in bundle_lines:
+            del lines[line - 1]
+        text = textwrap.dedent("\n".join(lines)).strip("\n")
+        tree = _parse(text)
+    defs = _top_defs(tree)
+    if not defs:
         raise ValueConversionError(
-            f"the suggested code must start with the function definition (def ...), not {_preview(found or text)}; "
-            "put imports inside the function")
-    if len(tree.body) > 1:
-        extra = tree.body[1]
+            f"the suggested code must define the function (def ...), not only {_preview(text)}")
+    for statement in tree.body:
+        docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        if not isinstance(statement, _CONTEXT) and not docstring:
+            raise ValueConversionError(
+                f"the suggested code runs {_preview(ast.get_source_segment(text, statement) or '')} at line "
+                f"{statement.lineno} when it is loaded; only imports, helper functions, classes and constants "
+                "may stand beside the function")
+    old_defs = _top_defs(_parse_or_empty(old_code)) if old_code else {}
+    missing = [name for name in old_defs if name not in defs]
+    if missing:
+        what = "renames the function" if len(old_defs) == 1 and len(defs) == 1 else "drops the function"
+        found = f" to {next(iter(defs))!r}" if what.startswith("renames") else ""
         raise ValueConversionError(
-            f"the suggested code must be a single function definition, but line {extra.lineno} adds "
-            f"{_preview(ast.get_source_segment(text, extra) or '')}; define helpers inside the function")
-    expected = function_name(old_code) if old_code else None
-    if expected is not None and first.name != expected:
-        raise ValueConversionError(
-            f"the suggested code renames the function {expected!r} to {first.name!r}; keep the name and signature")
-    old_decorators = _decorators(old_code) if old_code else []
-    new_decorators = [ast.unparse(d) for d in first.decorator_list]
-    if new_decorators != old_decorators:
-        raise ValueConversionError(
-            f"the suggested code changes the function's decorators to {new_decorators}; keep {old_decorators}")
+            f"the suggested code {what} {missing[0]!r}{found}; keep the name and signature")
+    for name, old in old_defs.items():
+        old_decorators = [ast.unparse(d) for d in old.decorator_list if not _is_bundle(d)]
+        new_decorators = [ast.unparse(d) for d in defs[name].decorator_list]
+        if new_decorators != old_decorators:
+            raise ValueConversionError(
+                f"the suggested code changes the function's decorators to {new_decorators}; keep {old_decorators}")
     return text
+
+
+def _parse_or_empty(code: str) -> ast.Module:
+    try:
+        return ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError):
+        return ast.Module(body=[], type_ignores=[])
 
 
 def _parse(text: str) -> ast.Module:
@@ -329,17 +350,6 @@ def _parse(text: str) -> ast.Module:
         raise ValueConversionError(f"the suggested code does not parse: {e.msg}{line}") from None
     except (ValueError, RecursionError, MemoryError) as e:
         raise ValueConversionError(f"the suggested code does not parse: {e}") from None
-
-
-def _decorators(code: str) -> list[str]:
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except (SyntaxError, ValueError):
-        return []
-    first = tree.body[0] if tree.body else None
-    if not isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return []
-    return [ast.unparse(d) for d in first.decorator_list if not _is_bundle(d)]
 
 
 def to_jsonable(value: Any, _path: frozenset[int] = frozenset()) -> Any:

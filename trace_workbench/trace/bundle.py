@@ -16,6 +16,7 @@ import linecache
 import sys
 import textwrap
 import traceback
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,13 +30,23 @@ from trace_workbench.trace.nodes import ExceptionNode, MessageNode, Node, Parame
 from trace_workbench.trace.utils import contain
 
 __all__ = ["bundle", "FunModule", "ExecutionError", "TraceMissingInputsError", "to_data", "wrap_node",
-           "detach_inputs"]
+           "detach_inputs", "disable_external_dependencies_check", "ALLOW_EXTERNAL_DEPENDENCIES"]
 
 _RUNNING: ContextVar[frozenset[int]] = ContextVar("trace_workbench_running_bundles", default=frozenset())
 _CODE_VERSIONS = itertools.count()
 EVAL_DESCRIPTION = ("[eval] This operator eval(__code, *args, **kwargs) evaluates the code block, where __code is "
                     "the code (str) and *args and **kwargs are the arguments of the function. The output is the "
                     "result of the evaluation, i.e., __code(*args, **kwargs).")
+
+ALLOW_EXTERNAL_DEPENDENCIES: bool | None = None
+"""Trace's process-wide override of every bundle's allow_external_dependencies (None: each bundle decides)."""
+
+
+def disable_external_dependencies_check(allow_external_dependencies: bool) -> None:
+    """Trace's switch: True lets every bundled function read nodes that are not its inputs; False makes
+    all of them refuse to; either way it overrides each bundle's own setting, for the whole process."""
+    global ALLOW_EXTERNAL_DEPENDENCIES
+    ALLOW_EXTERNAL_DEPENDENCIES = allow_external_dependencies
 
 
 def bundle(description: str | None = None, traceable_code: bool = False, _process_inputs: bool = True,
@@ -215,16 +226,24 @@ class FunModule(Module):
         return namespace
 
     def _compile(self, code: str) -> Callable[..., Any]:
+        """Run `code` and return its function: the `def` named as the bundled function (or the only one).
+
+        Code that is only that `def` runs in the function's own globals. Code with context around
+        it (imports, helper functions, constants) runs in a namespace of its own that falls back to
+        those globals, so its names reach the function without leaking into the module.
+        """
         filename = f"<trainable code of {self.info['fun_name']}, version {next(_CODE_VERSIONS)}>"
         try:
-            definition = _function_def(code)
             compiled = compile(code, filename, "exec")
-            if definition is None:
-                raise SyntaxError(f"the code must define a function with `def`: {code[:80]!r}")
             linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-            scope: dict[str, Any] = {}
-            exec(compiled, self._namespace(), scope)
-            return scope[definition.name]
+            namespace = self._namespace()
+            if len(compiled.co_names) == 1:  # one name bound at module level: the `def` alone
+                scope: dict[str, Any] = {}
+                exec(compiled, namespace, scope)
+            else:
+                scope = _Context(namespace)
+                exec(compiled, scope)
+            return _main_function(scope, self._fun.__name__, filename)
         except Exception as e:
             line = getattr(e, "lineno", None) or _error_line(e, filename) or 1
             message = f"({type(e).__name__}) {e}"
@@ -321,7 +340,9 @@ class FunModule(Module):
         external = [n for n in reads.nodes.values() if not contain(inputs.values(), n)]
         info = dict(self.info, output=output, inputs={"args": call_args, "kwargs": call_kwargs},
                     external_dependencies=external)
-        if external and not self.allow_external_dependencies:
+        allowed = self.allow_external_dependencies if ALLOW_EXTERNAL_DEPENDENCIES is None else (
+            ALLOW_EXTERNAL_DEPENDENCIES)
+        if external and not allowed:
             raise TraceMissingInputsError(
                 f"{self.info['fun_name']} read nodes that are not among its inputs: "
                 f"{[(n.name, n._data) for n in external]}. Pass them as arguments, or use "
@@ -398,6 +419,30 @@ class FunModule(Module):
 
     def __repr__(self) -> str:
         return f"<bundled {'trainable ' if self.trainable else ''}function {self.info['fun_name']}>"
+
+
+class _Context(dict):
+    """Globals of trainable code with context: its own names first, then the function's module (read live)."""
+
+    def __init__(self, fallback: dict[str, Any]) -> None:
+        super().__init__(__builtins__=fallback.get("__builtins__", __builtins__), __name__=fallback.get("__name__"))
+        self.fallback = fallback
+
+    def __missing__(self, key: str) -> Any:
+        return self.fallback[key]
+
+
+def _main_function(scope: dict[str, Any], name: str, filename: str) -> Callable[..., Any]:
+    """The function the code in `filename` defined for the bundle: the one called `name`, else the only one;
+    a SyntaxError says why there is none."""
+    defined = {key: value for key, value in scope.items() if isinstance(value, types.FunctionType)
+               and value.__code__.co_filename == filename}
+    if name in defined:
+        return defined[name]
+    if len(defined) == 1:
+        return next(iter(defined.values()))
+    found = f"it defines {sorted(defined)}" if defined else "it defines none"
+    raise SyntaxError(f"the code must define the function {name!r} with `def` ({found})")
 
 
 def _restore(module: str, qualname: str, parameter: ParameterNode | None, bound_self: Node | None) -> FunModule:

@@ -9,8 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from trace_workbench.trace.containers import ParameterContainer
+from trace_workbench.trace.broadcast import apply_op
+from trace_workbench.trace.containers import NodeContainer, ParameterContainer
 from trace_workbench.trace.nodes import ParameterNode
+
+__all__ = ["Module", "NodeContainer", "apply_op", "model"]
 
 
 def model(cls: type) -> type:

@@ -71,6 +71,18 @@ def ancestors(nodes: Iterable[Node]) -> list[Node]:
     return sorted(seen.values(), key=lambda n: n._serial)
 
 
+class _UsedNodes:
+    """Trace's USED_NODES, read-only: ``USED_NODES.get()`` is a list holding the set of nodes the running
+    bundled function has read so far (those that existed before its call), or an empty list outside one."""
+
+    def get(self) -> list[set[Node]]:
+        reads = _READS.get()
+        return [] if reads is None else [set(reads.nodes.values())]
+
+
+USED_NODES = _UsedNodes()
+
+
 class Node(Generic[T]):
     """A value in the traced computation, with its parents, children and received feedback."""
 

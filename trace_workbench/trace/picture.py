@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from trace_workbench.trace.nodes import IDENTITY_OPERATORS, Node
@@ -108,6 +109,21 @@ class GraphPicture:
         """Write the SVG to `path`."""
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.svg)
+
+    def render(self, filename: str | os.PathLike[str] = "Digraph.gv", directory: str | os.PathLike[str] | None = None,
+               view: bool = False, format: str = "svg") -> str:
+        """graphviz's ``Digraph.render`` as Trace's pictures have it: write ``<filename>.svg`` (in `directory`),
+        open it in a browser with `view`, and return its path. Only the SVG format is drawn."""
+        if format != "svg":
+            raise ValueError(f"GraphPicture renders SVG only, not {format!r}; use render(format='svg') or save()")
+        path = os.path.join(os.fspath(directory or "."), f"{os.fspath(filename)}.svg")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.save(path)
+        if view:
+            import webbrowser
+
+            webbrowser.open(Path(path).resolve().as_uri())
+        return path
 
     def __repr__(self) -> str:
         return f"GraphPicture({len(self.nodes)} nodes, {len(self.edges)} edges)"
