@@ -254,7 +254,7 @@ def test_loaded_values_are_checked_like_an_applied_proposal(tmp_path) -> None:
     cases = {
         "a number that is text": ({"temperature": "hot"}, "temperature: expected a number, got text 'hot'"),
         "code with a statement": ({"decorate": "import os\nos.system('x')\ndef decorate(self, text):\n    return 1"},
-                                  "decorate: the suggested code must start with the function definition"),
+                                  "decorate: the suggested code runs \"os.system('x')\" at line 2 when it is loaded"),
         "code renaming the function": ({"decorate": "def other(self, text):\n    return text"}, "renames the function"),
         "invalid unicode": ({"prompt": "ok \ud800"}, "prompt: the suggested value holds invalid Unicode"),
     }
