@@ -6,8 +6,10 @@
 /* global WIDGET_FILE */
 
 const KERNEL_TIMEOUT_MS = 30_000;
-const loaded = (globalThis.__traceWorkbenchWidgets ??= new Map());
+const modules = (globalThis.__traceWorkbenchWidgets ??= new Map()); // WIDGET_FILE -> the front end, once loaded
 
+// The kernel of `model` sends the front end's code. Each model asks for itself (a model restored from a
+// saved notebook may have no live kernel behind it, so one unanswered request must not hold up the others).
 function fromKernel(model) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -25,31 +27,33 @@ function fromKernel(model) {
   });
 }
 
+function imported(url) {
+  const module = import(/* webpackIgnore: true */ url).then((m) => m.default);
+  module.then(() => modules.set(WIDGET_FILE, module), () => undefined);
+  return module;
+}
+
 async function load(model) {
   const base = globalThis.__traceWorkbenchStatic; // the extension's static folder, set by its remoteEntry
   if (base) {
     try {
-      return await import(/* webpackIgnore: true */ new URL(WIDGET_FILE, base).href);
+      return await imported(new URL(WIDGET_FILE, base).href);
     } catch (error) {
       console.warn(`trace_workbench: the JupyterLab extension has no ${WIDGET_FILE}; asking the kernel`, error);
     }
   }
-  const url = URL.createObjectURL(new Blob([await fromKernel(model)], { type: "text/javascript" }));
-  try {
-    return await import(/* webpackIgnore: true */ url);
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  const code = await fromKernel(model);
+  const known = modules.get(WIDGET_FILE); // another model's answer came first
+  if (known) return known;
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  const module = imported(url);
+  modules.set(WIDGET_FILE, module);
+  module.finally(() => URL.revokeObjectURL(url));
+  return module;
 }
 
 function widget(model) {
-  let module = loaded.get(WIDGET_FILE);
-  if (!module) {
-    module = load(model).then((m) => m.default);
-    module.catch(() => loaded.delete(WIDGET_FILE));
-    loaded.set(WIDGET_FILE, module);
-  }
-  return module;
+  return modules.get(WIDGET_FILE) ?? load(model);
 }
 
 const initialized = new Map(); // a model's uid -> its front end, once initialized for that model

@@ -145,6 +145,9 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
             "%trace_propose",
             "%trace_accept",
             'print("PROMPT=" + prompt)'),
+        "fromkernel.ipynb": notebook(
+            "%load_ext trace_workbench",
+            '%%trace --train tone --name served\ntone = "calm"\ntone + " sea"'),
         "down.ipynb": notebook(
             "%load_ext trace_workbench",
             f"%trace_config base_url=http://127.0.0.1:{closed_port}/v1 max_retries=0 timeout=3",

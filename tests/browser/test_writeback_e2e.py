@@ -128,10 +128,11 @@ def test_run_all_and_restart_and_run_all_write_the_accepted_values(page: Any, la
 
 
 def test_a_front_end_without_the_extension_gets_the_widget_from_the_kernel(page: Any, lab: Lab) -> None:
-    open_notebook(page, lab, "workbench.ipynb")
+    open_notebook(page, lab, "fromkernel.ipynb")
     page.evaluate("() => { delete globalThis.__traceWorkbenchStatic; globalThis.__traceWorkbenchWidgets?.clear(); }")
     run_all(page)
     page.locator(".tw-root").wait_for(timeout=90_000)
-    page.wait_for_selector(".tw-output code:has-text('Write a poem, please')")
+    page.wait_for_selector(".tw-output code:has-text('calm sea')")
+    page.locator(".tw-graph canvas, .tw-graph svg").first.wait_for()  # the graph is drawn
     assert not [url for url in page.requests if "/trace-workbench/static/widget." in url]
     only_local_requests(page, lab)
