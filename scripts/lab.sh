@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
-install "jupyter,local"
+install_extras "jupyter,local"
 # The JupyterLab extension (it writes accepted values into cells and serves the widget), linked into the
 # environment as `jupyter labextension develop` does.
 "$PYTHON" scripts/link_labextension.py

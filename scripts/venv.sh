@@ -15,4 +15,4 @@ export PATH="$VIRTUAL_ENV/bin:$PATH"
 PYTHON="$VIRTUAL_ENV/bin/python"
 # Today's releases: pip itself, then every dependency upgraded to its newest version that fits.
 "$PYTHON" -m pip install -q --upgrade pip
-install() { "$PYTHON" -m pip install -q --upgrade --upgrade-strategy eager -e ".[$1]"; }
+install_extras() { "$PYTHON" -m pip install -q --upgrade --upgrade-strategy eager -e ".[$1]"; }
