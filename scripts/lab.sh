@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the project with the JupyterLab extras and opens JupyterLab on the quickstart notebook.
+# Installs the project (today's releases, with the JupyterLab extras and the local model) into its virtual
+# environment (see venv.sh), then opens JupyterLab on the quickstart notebook.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q -e ".[jupyter]"
-# The JupyterLab extension that writes accepted values into cells, linked into this environment.
-python3 scripts/link_labextension.py
+. scripts/venv.sh
+install_extras "jupyter,local"
+# The JupyterLab extension (it writes accepted values into cells and serves the widget), linked into the
+# environment as `jupyter labextension develop` does.
+"$PYTHON" scripts/link_labextension.py
 extra=()
 [[ $(id -u) -eq 0 ]] && extra+=(--allow-root)
-exec python3 -m jupyterlab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb
+exec "$PYTHON" -m jupyterlab "${extra[@]}" "$@" notebooks/01_quickstart.ipynb

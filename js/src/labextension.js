@@ -1,4 +1,5 @@
-// The trace_workbench JupyterLab extension: it writes accepted values into the notebook's cells.
+// The trace_workbench JupyterLab extension: it writes accepted values into the notebook's cells, and serves
+// the workbench widget's front end to the widget's loader.
 //
 // The kernel opens a comm (target "trace_workbench.cells") on each notebook whose kernel loaded the
 // extension. Messages from the kernel: "track" (watch this cell; report when its text changes) and
@@ -11,6 +12,10 @@
 // window._JUPYTERLAB[name] = { init(shareScope), get(module) -> factory }.
 
 const TARGET = "trace_workbench.cells";
+
+// The folder this bundle is served from: the widget's front end (widget.<hash>.js, see loader.js) is beside it.
+const here = document.currentScript?.src;
+if (here) globalThis.__traceWorkbenchStatic = new URL(".", here).href;
 const REPORT_DELAY_MS = 200;
 
 function notify(app, message) {

@@ -138,6 +138,16 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
             "%load_ext trace_workbench\n%trace_config history=writeback-history.sqlite",
             WRITEBACK_CELL,
             'print("PROMPT=" + prompt)'),
+        "runall.ipynb": notebook(
+            "%load_ext trace_workbench\n%trace_config history=runall-history.sqlite",
+            WRITEBACK_CELL,
+            "%trace_feedback tuned I wanted a haiku about the sea",
+            "%trace_propose",
+            "%trace_accept",
+            'print("PROMPT=" + prompt)'),
+        "fromkernel.ipynb": notebook(
+            "%load_ext trace_workbench",
+            '%%trace --train tone --name served\ntone = "calm"\ntone + " sea"'),
         "down.ipynb": notebook(
             "%load_ext trace_workbench",
             f"%trace_config base_url=http://127.0.0.1:{closed_port}/v1 max_retries=0 timeout=3",

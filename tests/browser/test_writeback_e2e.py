@@ -1,7 +1,9 @@
 """End to end in real JupyterLab and Chromium: accepted values are written into the %%trace cell's own
 text by the trace_workbench JupyterLab extension (comments kept), undo writes the old value back, a cell
 the person edited is not overwritten until they say so in the widget, and after saving, deleting the
-history file, restarting the kernel and running all, the notebook gives the accepted behaviour."""
+history file, restarting the kernel and running all, the notebook gives the accepted behaviour; and a
+notebook whose cells accept a proposal gets its %%trace cell rewritten by Run All and by Restart Kernel and
+Run All, exactly as when its cells run one by one."""
 
 from __future__ import annotations
 
@@ -94,4 +96,43 @@ def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
     cell_output(page, 2).locator(f"text=PROMPT={PROPOSED}").wait_for(timeout=90_000)
     page.wait_for_selector(f".tw-output code:has-text('{PROPOSED}, please')")
     assert cell_text(page, 1) == accepted + "\n# edited by hand"
+    only_local_requests(page, lab)
+
+
+def test_run_all_and_restart_and_run_all_write_the_accepted_values(page: Any, lab: Lab) -> None:
+    open_notebook(page, lab, "runall.ipynb")
+    accepted = WRITEBACK_CELL.replace('"Write a poem"', f'"{PROPOSED}"')
+    run_all(page)
+    cell_output(page, 5).locator(f"text=PROMPT={PROPOSED}").wait_for(timeout=90_000)
+    wait_for_cell_text(page, 1, accepted)  # the comments, the magic line and the other lines stay
+    accept_output = cell_output(page, 4).inner_text()
+    assert "Accepted: prompt" in accept_output
+    assert "does not edit cells" not in accept_output and "not running" not in accept_output
+    page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".tw-writeback-written").wait_for(timeout=30_000)
+    widget_files = [url for url in page.requests if "/lab/extensions/trace-workbench/static/widget." in url]
+    assert widget_files, "the widget's front end did not come from the JupyterLab extension"
+
+    # Back to the old literal, then Restart Kernel and Run All (JupyterLab's command, its dialog accepted).
+    page.evaluate("""(text) => window.jupyterapp.shell.currentWidget.content.widgets[1].model.sharedModel
+      .setSource(text)""", WRITEBACK_CELL)
+    history = lab.root / "runall-history.sqlite"
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")  # not awaited:
+    # the command's promise ends after its dialog, which is answered below
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    for suffix in ("", "-wal", "-shm"):
+        history.with_name(history.name + suffix).unlink(missing_ok=True)
+    cell_output(page, 5).locator(f"text=PROMPT={PROPOSED}").wait_for(timeout=90_000)
+    wait_for_cell_text(page, 1, accepted)
+    assert "does not edit cells" not in cell_output(page, 4).inner_text()
+    only_local_requests(page, lab)
+
+
+def test_a_front_end_without_the_extension_gets_the_widget_from_the_kernel(page: Any, lab: Lab) -> None:
+    open_notebook(page, lab, "fromkernel.ipynb")
+    page.evaluate("() => { delete globalThis.__traceWorkbenchStatic; globalThis.__traceWorkbenchWidgets?.clear(); }")
+    run_all(page)
+    page.locator(".tw-root").wait_for(timeout=90_000)
+    page.wait_for_selector(".tw-output code:has-text('calm sea')")
+    page.locator(".tw-graph canvas, .tw-graph svg").first.wait_for()  # the graph is drawn
+    assert not [url for url in page.requests if "/trace-workbench/static/widget." in url]
     only_local_requests(page, lab)

@@ -97,10 +97,42 @@ def test_an_edit_not_yet_reported_is_refused_by_the_front_end_then_the_person_ch
 
 
 def test_without_the_extension_the_person_is_told(kernel) -> None:
-    front = start(kernel, extension=False)
+    front = start(kernel, extension=False)  # the front end closed the comm: it has no extension
     printed = accept(front, kernel[1], {"prompt0": "Write a haiku"})
-    assert "this front end cannot edit cells" in printed and "%trace_writeback tuned" in printed
+    assert "this front end does not edit cells" in printed and "%trace_writeback tuned" in printed
     assert front.writes == [] and front.cells["traced"] == CELL
+
+
+RUN_ALL = {"load": "%load_ext trace_workbench", "traced": CELL, "fb": "%trace_feedback a haiku please",
+           "propose": "%trace_propose", "accept": "%trace_accept", "after": "print(prompt)"}
+
+
+def test_run_all_writes_the_accepted_values_as_one_by_one_does(kernel) -> None:
+    """Run All sends every cell at once: the extension's hello waits behind them, yet the accept is written."""
+    front = ScriptedFrontEnd(kernel[0])
+    front.cells.update(RUN_ALL)
+    kernel[1].add_replies(reply({"prompt0": "Write a haiku"}))
+    printed = front.run_all(list(RUN_ALL))
+    assert "Accepted: prompt = 'Write a haiku'" in printed["accept"]
+    assert "does not edit cells" not in printed["accept"] and "not running" not in printed["accept"]
+    assert printed["after"].strip() == "Write a haiku"
+    front.python("pass")  # the kernel reads the hello and the front end's answer
+    assert front.cells["traced"] == ACCEPTED  # comments and the magic line kept
+    assert front.writes[-1]["expected"] == CELL
+    sync = "__import__('trace_workbench.jupyter', fromlist=['_LOADED'])._LOADED"
+    assert front.python(f"print(next(iter({sync}.values())).sync.status('tuned').state)").strip() == "written"
+
+
+def test_run_all_without_the_extension_ends_in_a_clear_status(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0], extension=False)
+    front.cells.update(RUN_ALL)
+    kernel[1].add_replies(reply({"prompt0": "Write a haiku"}))
+    printed = front.run_all(list(RUN_ALL))
+    assert "%trace_writeback tuned" in printed["accept"]  # sent, with what to do if nothing writes it
+    sync = "__import__('trace_workbench.jupyter', fromlist=['_LOADED'])._LOADED"
+    status = front.python(f"print(next(iter({sync}.values())).sync.status('tuned').message)")
+    assert "this front end does not edit cells" in status  # the close was read: the status says so
+    assert front.cells["traced"] == CELL
 
 
 def test_a_trained_function_is_written_back_and_a_computed_value_is_refused(kernel) -> None:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from trace_workbench.testing.front_end import ScriptedFrontEnd
 from trace_workbench.trace import ExceptionNode, FunModule, MessageNode, Node, ParameterNode
 from trace_workbench.trace.nodes import ancestors
 from trace_workbench.workbench import get_session
@@ -217,3 +218,57 @@ def test_an_error_inside_a_function_of_the_cell_shows_both_lines(shell, capsys) 
     assert "pick(word)" in shown and "return w[10]" in shown and "rewrite.py" not in shown
     output = get_session().outputs[str(result.execution_count)]
     assert isinstance(output, ExceptionNode) and output.parents == (get_session().parameters["word"],)
+
+
+def test_labels_are_the_in_numbers_the_front_end_shows(kernel) -> None:
+    """IPython 9 counts execution_count up before a cell runs, IPython 8 after: the label is In[N] in both."""
+    front = ScriptedFrontEnd(kernel[0])
+    front.execute("load", "%load_ext trace_workbench")
+    front.execute("other", "1 + 1")
+    front.execute("traced", "%%trace --train x --no-widget\nx = 1\nx + 1")
+    number = front.numbers["traced"]
+    printed = front.execute("fb", f"%trace_feedback {number} bigger")
+    assert printed.startswith(f"Feedback given to cell {number}.")
+    session = "__import__('trace_workbench.workbench', fromlist=['get_session']).get_session()"
+    given = front.python(f"g = {session}.given_feedback[-1]\nprint(g.label, '|', g.text)")
+    assert given.strip() == f"{number} | bigger"  # the number named the cell; only the words are feedback
+
+
+NOTEBOOK_SYNTAX = '''%%trace --train greeting --no-widget
+import asyncio
+!echo shell-says-hi
+%time _ = 1 + 1
+greeting = "hi"
+greeting?
+
+async def louder(text):
+    await asyncio.sleep(0.01)
+    return text.upper()
+
+shout = await louder(greeting + " there")
+shout + "!"'''
+
+
+def test_notebook_syntax_and_top_level_await_run_in_a_traced_cell(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0])
+    front.execute("load", "%load_ext trace_workbench")
+    printed = front.execute("traced", NOTEBOOK_SYNTAX)
+    assert "Error" not in printed, printed
+    assert "shell-says-hi" in printed and "Wall time" in printed  # !cmd and %time ran, as IPython runs them
+    check = ("from trace_workbench.trace.nodes import ancestors\n"
+             "s = __import__('trace_workbench.workbench', fromlist=['get_session']).get_session()\n"
+             "out = s.outputs[s.last_label]\n"
+             "print(out.data, s.parameters['greeting'] in ancestors([out]), type(shout).__name__)")
+    assert front.python(check).strip() == "HI THERE! True str"  # the trace goes through the await
+
+
+def test_ipython_syntax_keeps_the_person_s_line_numbers(shell, capsys) -> None:
+    result = run(shell, "%%trace\n\n!true\nx = 1\ny = (\n")
+    assert isinstance(result.error_in_exec, SyntaxError)
+    shown = capsys.readouterr().out
+    assert re.search(r"(:5|line 5)", shown) and "y = (" in shown
+
+
+def test_top_level_await_outside_a_kernel_uses_ipython_s_loop_runner(shell) -> None:
+    result = run(shell, "%%trace --train n --no-widget\nimport asyncio\nn = 2\nawait asyncio.sleep(0)\nn * 21")
+    assert result.success and result.result == 42

@@ -423,3 +423,17 @@ def test_a_kernel_interrupt_stops_a_running_propose(kernel) -> None:
     assert "('cancelled', 'stopped by a kernel interrupt while proposing; nothing changed')" in front.python(
         f"print({steps})")
     assert front.python("print(tone)").strip() == "calm"  # nothing applied
+
+
+def test_the_saved_widget_state_holds_a_loader_and_the_front_end_comes_in_a_message(
+        session: Session, cells: TracedCells) -> None:
+    run_cell(cells)
+    widget = WorkbenchWidget(session, "1")
+    sent = wired(widget)
+    state = json.dumps(widget.get_state())  # what a notebook saved with widget state keeps of this widget
+    assert len(state) < 20_000
+    widget._on_msg(widget, {"type": "bundle"}, [])  # the loader, in a front end without the JupyterLab extension
+    (message,) = [m for m in sent if m.get("type") == "bundle"]
+    assert message["file"].startswith("widget.") and message["file"] in widget._esm
+    assert len(message["code"]) > 100_000 and "cytoscape" in message["code"]
+    widget.close()

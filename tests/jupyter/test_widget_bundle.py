@@ -1,5 +1,6 @@
-"""The shipped front-end bundles (the widget in trace_workbench/jupyter/static/, the JupyterLab extension in
-trace_workbench/labextension/) are exactly what js/ builds."""
+"""The shipped front ends (the widget's loader and CSS in trace_workbench/jupyter/static/; the JupyterLab
+extension and the widget's front end in trace_workbench/labextension/) are exactly what js/ builds, under
+content-hashed names JupyterLab's packaging conventions expect, and the widget's state holds only the loader."""
 
 from __future__ import annotations
 
@@ -7,36 +8,55 @@ import json
 import subprocess
 from pathlib import Path
 
+import trace_workbench
+
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "js"
 PACKAGE = ROOT / "trace_workbench"
-STATIC = PACKAGE / "jupyter" / "static"
-BUNDLES = ("jupyter/static/widget.js", "jupyter/static/widget.css", "labextension/static/remoteEntry.js")
+BUILT = ("jupyter/static", "labextension")
 
 
-def test_shipped_bundle_matches_its_sources(tmp_path: Path) -> None:
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for folder in BUILT
+            for path in sorted((root / folder).rglob("*")) if path.is_file()}
+
+
+def test_shipped_bundles_match_their_sources(tmp_path: Path) -> None:
     assert (JS / "node_modules" / "esbuild").is_dir(), "run `npm ci` in js/ first (scripts/test.sh does)"
     subprocess.run(["node", "build.mjs", "--outdir", str(tmp_path)], cwd=JS, check=True, timeout=120)
-    for name in BUNDLES:
-        assert (tmp_path / name).read_bytes() == (PACKAGE / name).read_bytes(), (
-            f"trace_workbench/{name} is stale: run `npm run build` in js/ and commit the result")
+    built, shipped = _files(tmp_path), _files(PACKAGE)
+    assert sorted(built) == sorted(shipped), "trace_workbench/ holds other bundles: run `npm run build` in js/"
+    for name, content in built.items():
+        assert shipped[name] == content, f"trace_workbench/{name} is stale: run `npm run build` in js/ and commit"
 
 
-def test_bundle_has_everything_and_reaches_no_network() -> None:
-    bundle = (STATIC / "widget.js").read_text(encoding="utf-8")
-    assert "cytoscape" in bundle and "dagre" in bundle  # the graph libraries are bundled in
-    for name in BUNDLES:
-        text = (PACKAGE / name).read_text(encoding="utf-8")
-        for marker in ("https://cdn", "unpkg.com", "esm.sh", "jsdelivr", "fetch(\"http"):
-            assert marker not in text, name
+def test_bundles_have_everything_and_reach_no_network() -> None:
+    (widget,) = (PACKAGE / "labextension" / "static").glob("widget.*.js")
+    text = widget.read_text(encoding="utf-8")
+    assert "cytoscape" in text and "dagre" in text  # the graph libraries are bundled in
+    for name, content in _files(PACKAGE).items():
+        for marker in (b"https://cdn", b"unpkg.com", b"esm.sh", b"jsdelivr", b'fetch("http'):
+            assert marker not in content, name
 
 
-def test_labextension_is_declared_where_jupyterlab_loads_it() -> None:
-    package = json.loads((PACKAGE / "labextension" / "package.json").read_text(encoding="utf-8"))
-    build = package["jupyterlab"]["_build"]
-    assert (PACKAGE / "labextension" / build["load"]).is_file()
-    bundle = (PACKAGE / "labextension" / build["load"]).read_text(encoding="utf-8")
-    assert f'_JUPYTERLAB["{package["name"]}"]' in bundle  # the container JupyterLab looks up by name
-    import trace_workbench
-
+def test_labextension_follows_jupyterlab_packaging() -> None:
+    folder = PACKAGE / "labextension"
+    package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    assert package["version"] == trace_workbench.__version__  # the version has one place: the Python package
+    load = package["jupyterlab"]["_build"]["load"]
+    assert load.startswith("static/remoteEntry.") and load != "static/remoteEntry.js"  # content-hashed
+    entry = (folder / load).read_text(encoding="utf-8")
+    assert f'_JUPYTERLAB["{package["name"]}"]' in entry  # the container JupyterLab looks up by name
+    install = json.loads((folder / "install.json").read_text(encoding="utf-8"))
+    assert install["packageManager"] == "python" and install["packageName"] == "trace-workbench"
     assert trace_workbench._jupyter_labextension_paths() == [{"src": "labextension", "dest": package["name"]}]
+
+
+def test_the_loader_names_the_shipped_front_end() -> None:
+    from trace_workbench.jupyter.widget import WorkbenchWidget, front_end_message
+
+    message = front_end_message()
+    loader = (PACKAGE / "jupyter" / "static" / "loader.js").read_text(encoding="utf-8")
+    assert f'"{message["file"]}"' in loader
+    assert (PACKAGE / "labextension" / "static" / message["file"]).read_text(encoding="utf-8") == message["code"]
+    assert len(str(WorkbenchWidget._esm)) < 3000  # the state carries the loader, not the 500 KB front end

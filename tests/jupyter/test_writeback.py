@@ -95,3 +95,13 @@ def test_literals_round_trip(value) -> None:
     for like in (None, "'x'", '"x"'):
         text = literal(value, like)
         assert ast.literal_eval(text) == value and type(ast.literal_eval(text)) is type(value)
+
+
+def test_a_cell_with_notebook_syntax_is_written_back_through_ipython_s_transformations() -> None:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cell = "%%trace --train prompt\n!echo hi\nprompt = 'old'  # keep\n%time len(prompt)\nprompt?\n"
+    with pytest.raises(WritebackError, match="does not parse"):
+        write_back(cell, {"prompt": "new"})
+    new = write_back(cell, {"prompt": "new"}, to_python=TransformerManager().transform_cell)
+    assert new == cell.replace("'old'", "'new'")  # the IPython lines stay as the person wrote them

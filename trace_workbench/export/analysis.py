@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from trace_workbench.extras import require
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import Node
 from trace_workbench.trace.serialize import to_dict
@@ -21,9 +22,9 @@ def to_networkx(obj: Node | Scope | Iterable[Node], max_chars: int = 200) -> net
     Nodes are keyed by `to_dict`'s ids ("n12") and carry its other fields as attributes (`name`,
     `kind`, `trainable`, `type`, `data`, `description`, `level`, `feedback`, `output`, `external`);
     edges point from a parent to the node computed from it. A scope's label is the graph's `label`.
-    Needs networkx (`pip install networkx`).
+    Needs the `export` extra (networkx).
     """
-    import networkx
+    networkx = require("networkx", "export")
 
     graph_dict = to_dict(obj, max_chars)
     graph = networkx.DiGraph()

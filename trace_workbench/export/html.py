@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from trace_workbench.extras import require
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import Node
 from trace_workbench.trace.picture import COLORS
@@ -69,10 +70,10 @@ def export_html(obj: Node | Scope | Iterable[Node], path: str | os.PathLike[str]
 
     Parameters are red, operations blue, exceptions dark red and plain values grey, as in the
     workbench; an output has a thick border and a scope's outside inputs a dashed one. Hovering a
-    node shows its name, kind, type, description, data (cut to `max_chars`) and feedback. Needs pyvis
-    (`pip install pyvis`).
+    node shows its name, kind, type, description, data (cut to `max_chars`) and feedback. Needs the
+    `export` extra (pyvis).
     """
-    from pyvis.network import Network
+    Network = require("pyvis.network", "export").Network
 
     graph = to_dict(obj, max_chars)
     net = Network(height=height, width="100%", directed=True, cdn_resources="in_line", heading="")

@@ -8,9 +8,10 @@ back to the namespace (a trainable function is redefined). No IPython here.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,10 +88,13 @@ class TracedCells:
     """Runs %%trace cells for one Session in one namespace (an IPython user namespace, or any dict)."""
 
     def __init__(self, session: Session, namespace: dict[str, Any],
-                 cache_source: Callable[[str, int], str] = _cache_in_linecache) -> None:
+                 cache_source: Callable[[str, int], str] = _cache_in_linecache,
+                 run_coroutine: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run) -> None:
         self.session = session
         self.namespace = namespace
         self.cache_source = cache_source
+        self.run_coroutine = run_coroutine
+        """Runs a cell that awaits at its top level to its end (the magics run it as IPython does)."""
         self.bindings: dict[str, _Binding] = {}
         self.cells: dict[str, _Cell] = {}
         session.subscribe(self._on_event)
@@ -123,7 +127,10 @@ class TracedCells:
             self.session.scopes[label] = scope
             self.session._emit("cell_started", label=label, scope=scope, options=options)
             try:
-                exec(rewritten.code, namespace)
+                if rewritten.awaits:
+                    self.run_coroutine(eval(rewritten.code, namespace))
+                else:
+                    exec(rewritten.code, namespace)
                 if rewritten.output is not None:
                     result, has_result = eval(rewritten.output, namespace), True
                 else:

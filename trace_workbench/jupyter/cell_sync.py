@@ -58,19 +58,28 @@ class _Cell:
     """New values wait for the person's answer (the cell was edited since it ran)."""
 
 
+def _unavailable(label: str) -> str:
+    return (f"Cell {label}'s text still shows the old values: this front end does not edit cells (JupyterLab "
+            "with the trace_workbench extension does).")
+
+
 class CellSync:
     """Writes a session's value changes into the notebook cells that define the parameters."""
 
-    def __init__(self, session: Session, kernel: Any = None) -> None:
+    def __init__(self, session: Session, kernel: Any = None, to_python: Callable[[str], str] | None = None) -> None:
         self.session = session
         self.kernel = kernel
+        self.to_python = to_python
+        """Makes a cell's body Python (IPython's input transformations), so cells with `!cmd` or `%magic` lines
+        are rewritten too."""
         self.ready = False
         """Whether a front end that can edit cells answered (the JupyterLab extension is running)."""
         self.cells: dict[str, _Cell] = {}
         self.statuses: dict[str, WriteStatus] = {}
         self._cells_of: dict[str, dict[str, None]] = {}
         """Trained name -> the ids of the cells that assign it (every one is rewritten)."""
-        self._sent: dict[int, str] = {}
+        self._sent: dict[int, tuple[str, str]] = {}
+        """Write id -> (cell id, text sent), until the front end answers."""
         self._ids = itertools.count(1)
         self._comm: Any = None
         self._refused = False
@@ -156,11 +165,10 @@ class CellSync:
         """`text` (a traced cell) with the current values of `names` written in; WritebackError if one cannot be."""
         return self._written_into(text, self._current(names))
 
-    @staticmethod
-    def _written_into(base: str, chosen: dict[str, tuple[bool, Any]]) -> str:
+    def _written_into(self, base: str, chosen: dict[str, tuple[bool, Any]]) -> str:
         values = {name: value for name, (is_function, value) in chosen.items() if not is_function}
         functions = {name: value for name, (is_function, value) in chosen.items() if is_function}
-        return write_back(base, values, functions)
+        return write_back(base, values, functions, self.to_python)
 
     def _new_text(self, base: str, names: Iterable[str], changed: Iterable[str]) -> tuple[str, list[str]]:
         """`base` with the current values of `names` written in; the reasons a changed name cannot be.
@@ -198,10 +206,9 @@ class CellSync:
             if problems:
                 self._tell(cell, "refused", f"Cell {label} was not rewritten: {'; '.join(problems)}.")
             return
-        if not self.ready:
-            self._tell(cell, "unavailable", f"Cell {label}'s text still shows the old values: this front end cannot "
-                                            "edit cells (the trace_workbench JupyterLab extension is not running).",
-                       hint=hint)
+        self._open()
+        if not self.ready and self._comm is None:
+            self._tell(cell, "unavailable", _unavailable(label), hint=hint)
             return
         if cell.waiting or cell.current != cell.text:
             cell.waiting = True
@@ -212,10 +219,13 @@ class CellSync:
         if note:
             print(f"Cell {label}:{note}")
         self._write(cell, new, "replace", expected=cell.text)
+        if not self.ready:  # Run All: the front end's hello waits in the kernel's queue behind the cells
+            print(f"Cell {label}'s new values were sent to the front end to be written into its text; where the "
+                  f"front end cannot edit cells, {hint}")
 
     def _write(self, cell: _Cell, new: str, mode: str, expected: str) -> None:
         number = next(self._ids)
-        self._sent[number] = new
+        self._sent[number] = (cell.cell_id, new)
         if mode == "replace":
             cell.text = cell.current = new
         self._send({"type": "write", "id": number, "cell": cell.cell_id, "label": cell.label, "mode": mode,
@@ -241,8 +251,18 @@ class CellSync:
         self._comm.on_close(self._on_close)
 
     def _on_close(self, _msg: Any) -> None:
+        """The front end closed the comm: without a hello first, it has no extension, and the writes sent
+        meanwhile (Run All sends them before the hello can be read) were not made."""
         self._comm = None
         self._refused = not self.ready
+        if not self._refused:
+            return
+        unanswered = {cell_id for cell_id, _ in self._sent.values()}
+        self._sent.clear()
+        for cell_id in unanswered:
+            cell = self.cells[cell_id]
+            cell.text = cell.current = cell.confirmed
+            self._tell(cell, "unavailable", _unavailable(cell.label), echo=False)
 
     def _send(self, data: dict[str, Any]) -> None:
         self._open()
@@ -264,9 +284,10 @@ class CellSync:
             self._written(cell, data)
 
     def _written(self, cell: _Cell, data: dict[str, Any]) -> None:
-        text = self._sent.pop(int(data.get("id", 0)), None)
-        if text is None:
+        sent = self._sent.pop(int(data.get("id", 0)), None)
+        if sent is None:
             return
+        text = sent[1]
         status = data.get("status")
         if status == "written":
             cell.confirmed = text

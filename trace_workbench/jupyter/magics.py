@@ -7,10 +7,13 @@ shows one; an error in a traced cell shows the person's own lines and is recorde
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -71,6 +74,13 @@ def _names(values: list[str]) -> tuple[str, ...]:
                 raise UsageError(f"{name!r} is not a variable name")
             names.append(name)
     return tuple(dict.fromkeys(names))
+
+
+def _cell_number(shell: Any) -> int:
+    """The running cell's In[N] number. IPython 9 counts `execution_count` up before a cell runs and IPython 8
+    after it; in both, the ExecutionResult the displayhook holds while the cell runs has N."""
+    number = getattr(getattr(shell.displayhook, "exec_result", None), "execution_count", None)
+    return number if isinstance(number, int) else shell.execution_count
 
 
 def _unquote(text: str) -> str:
@@ -161,17 +171,38 @@ class TraceMagics(Magics):
     def __init__(self, shell: Any, session: Session) -> None:
         super().__init__(shell)
         self.session = session
-        self.cells = TracedCells(session, shell.user_ns, self._cache_source)
+        self.cells = TracedCells(session, shell.user_ns, self._cache_source, self._run_coroutine)
         self._restore_display = install_syntax_error_display(shell)
         self.widget: dict[str, bool] = {}
         """Whether each cell asked for the widget (--no-widget); the widget itself comes later."""
         self.sources: dict[str, str] = {}
         """Each traced cell's full text (magic line included), as it last ran."""
-        self.sync = CellSync(session, getattr(shell, "kernel", None))
+        self.sync = CellSync(session, getattr(shell, "kernel", None), to_python=self._python)
         """Writes accepted values into the notebook's cells (through the JupyterLab extension)."""
 
     def _cache_source(self, text: str, number: int) -> str:
         return self.shell.compile.cache(text, number)
+
+    def _python(self, text: str) -> str:
+        """`text` as IPython runs it (`!cmd`, `%magic`, `x?` become calls), on the same lines: IPython's input
+        transformations drop leading blank lines, which are put back."""
+        python = self.shell.transform_cell(text)
+        dropped = len(text.splitlines()) - len(python.splitlines())
+        if dropped > 0 and not "".join(text.splitlines()[:dropped]).strip():
+            python = "\n" * dropped + python
+        return python
+
+    def _run_coroutine(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Run a traced cell that awaits at its top level as IPython runs such a cell: with its loop runner
+        when no event loop runs; in a kernel, whose event loop is busy running this cell, on an event loop of
+        its own in a worker thread, in a copy of the cell's context (so the cell's trace records it)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.shell.loop_runner(coroutine)
+        context = contextvars.copy_context()
+        with ThreadPoolExecutor(1, thread_name_prefix="trace-workbench-await") as worker:
+            return worker.submit(context.run, asyncio.run, coroutine).result()
 
     def close(self) -> None:
         """Stop following the session and give IPython back its exception display."""
@@ -197,7 +228,7 @@ class TraceMagics(Magics):
         """Run the cell while its operations are recorded as one subgraph; show the output's plain value."""
         __tracebackhide__ = True  # noqa: F841 -- IPython hides this frame in tracebacks
         args = parse_argstring(self.trace, line)
-        number = self.shell.execution_count
+        number = _cell_number(self.shell)
         label = _unquote(args.name) if args.name else str(number)
         options = CellOptions(train=_names(args.train), train_code=_names(args.train_code),
                               output=_unquote(args.output) if args.output else None, name=args.name,
@@ -209,7 +240,7 @@ class TraceMagics(Magics):
         if options.widget:
             self._show_widget(label)
         try:
-            run = self.cells.run(cell, options, label, filename, first_line=2)
+            run = self.cells.run(self._python(cell), options, label, filename, first_line=2)
         except RewriteError as e:
             raise UsageError(f"%%trace: {e.msg}") from None
         except SyntaxError as e:

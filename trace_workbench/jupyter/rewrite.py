@@ -9,7 +9,12 @@ point at the person's lines) routes the cell's top-level code through `CellRunti
   `rt.attr(obj, "a")`, f-strings become `rt.fstring(...)`;
 - `name = value` for a `--train` name becomes `name = rt.param("name", value, "<its source>")`;
 - after `def f` for a `--train-code` name comes `f = rt.code("f", f, "<its source>")`;
-- the last expression (without `--output`) becomes `rt.result(expr)`.
+- the last expression (without `--output`) becomes `rt.result(expr)`;
+- `await x` becomes `await rt.awaited(x)` (a cell that awaits at its top level compiles to a coroutine,
+  as IPython compiles such cells).
+
+The cell arrives here as IPython would run it (`!cmd`, `%magic` and `x?` already calls of
+`get_ipython()`, which are left as they are).
 
 Operators, comparisons, subscripts and control flow need no rewriting: nodes trace operators
 themselves, and `if`/`for` use a node's plain truth value. Bodies of functions and classes
@@ -72,6 +77,8 @@ class RewrittenCell:
 
     code: CodeType
     output: CodeType | None
+    awaits: bool = False
+    """The cell awaits at its top level: `eval(code)` gives a coroutine to run (see TracedCells)."""
 
 
 _POSITION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
@@ -99,6 +106,12 @@ def _runtime(attribute: str) -> ast.Attribute:
     return ast.Attribute(value=ast.Name(id=RUNTIME_NAME, ctx=ast.Load()), attr=attribute, ctx=ast.Load())
 
 
+def _calls_ipython(func: ast.expr) -> bool:
+    """`get_ipython().m`: what IPython's input transformations make of `!cmd`, `%magic` and `x?` (called as is)."""
+    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython")
+
+
 class _Tracer(ast.NodeTransformer):
     """Routes calls, attribute loads and f-strings of the cell's own code through the runtime."""
 
@@ -111,7 +124,7 @@ class _Tracer(ast.NodeTransformer):
 
     def visit_Call(self, tree: ast.Call) -> ast.AST:  # noqa: N802
         func = tree.func
-        if isinstance(func, ast.Name) and func.id in _UNTOUCHED_CALLS:
+        if isinstance(func, ast.Name) and func.id in _UNTOUCHED_CALLS or _calls_ipython(func):
             return self.generic_visit(tree)
         args = [self.visit(a) for a in tree.args]
         keywords = [self.visit(k) for k in tree.keywords]
@@ -122,6 +135,10 @@ class _Tracer(ast.NodeTransformer):
             target = [self.visit(func)]
             helper = "call"
         return _location(ast.Call(func=_runtime(helper), args=[*target, *args], keywords=keywords), tree)
+
+    def visit_Await(self, tree: ast.Await) -> ast.AST:  # noqa: N802
+        awaited = ast.Call(func=_runtime("awaited"), args=[self.visit(tree.value)], keywords=[])
+        return _location(ast.Await(value=awaited), tree)
 
     def visit_Attribute(self, tree: ast.Attribute) -> ast.AST:  # noqa: N802
         if not isinstance(tree.ctx, ast.Load):
@@ -216,7 +233,7 @@ def rewrite_cell(source: str, filename: str, *, train: Iterable[str] = (), train
         last.value = _location(ast.Call(func=_runtime("result"), args=[last.value], keywords=[]),
                                last.value)
     tree.body = body
-    code = compile(tree, filename, "exec")
+    code = compile(tree, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     output_code = None
     if output is not None:
         try:
@@ -225,7 +242,7 @@ def rewrite_cell(source: str, filename: str, *, train: Iterable[str] = (), train
             raise RewriteError(f"--output {output!r} is not a Python expression: {e.msg}") from None
         expression.body = _Tracer().visit(expression.body)
         output_code = compile(ast.fix_missing_locations(expression), filename, "eval")
-    rewritten = RewrittenCell(code, output_code)
+    rewritten = RewrittenCell(code, output_code, bool(code.co_flags & inspect.CO_COROUTINE))
     if len(_COMPILED) >= _COMPILED_MAX:
         _COMPILED.clear()
     _COMPILED[key] = rewritten
@@ -457,6 +474,15 @@ class CellRuntime:
         assert module.parameter is not None
         self.parameters.append(module.parameter)
         return module
+
+    async def awaited(self, value: Any) -> Any:
+        """`await value` at the cell's top level: a node holding an awaitable (a traced call of an async
+        function) gives a node of the result, computed from it, so the trace goes on through the await."""
+        if not (isinstance(value, Node) and inspect.isawaitable(value._data)):
+            return await value
+        result = await value._data
+        return ops.apply("await", "[await] The result of awaiting its input.", {"awaitable": value},
+                         lambda: result, [], {})
 
     def result(self, value: Any) -> Any:
         """Keep the cell's last expression: the output that receives feedback."""

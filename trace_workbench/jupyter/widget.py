@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
+from trace_workbench.extras import require
 from trace_workbench.jupyter.cell_sync import CellSync, WriteStatus
 from trace_workbench.jupyter.protocol import (
     GraphFeed,
@@ -35,9 +35,13 @@ from trace_workbench.trace.nodes import ExceptionNode, Node, ancestors
 from trace_workbench.trace.serialize import short
 from trace_workbench.workbench.session import Session, get_session
 
+anywidget = require("anywidget", "widget")
+
 __all__ = ["WorkbenchWidget", "cell_widget", "show"]
 
 STATIC = Path(__file__).parent / "static"
+FRONT_END = Path(__file__).parents[1] / "labextension" / "static"
+"""Where the widget's front end is (widget.<hash>.js): the JupyterLab extension serves it from there."""
 HISTORY_LIMIT = 200
 STEP_EVENTS = ("accepted", "optimized", "rejected", "undone", "restored", "edited", "cancelled")
 VALUE_EVENTS = ("accepted", "optimized", "undone", "restored", "edited")
@@ -78,7 +82,9 @@ def _watch_interrupts() -> None:
 class WorkbenchWidget(anywidget.AnyWidget):
     """The workbench for one traced cell (`target` a cell label) or one output node (`target` a Node)."""
 
-    _esm = STATIC / "widget.js"
+    _esm = STATIC / "loader.js"
+    """A small loader, not the front end itself, so that a notebook saved with widget state stays small (see
+    js/src/loader.js): it imports the front end from the JupyterLab extension, or asks the kernel for it."""
     _css = STATIC / "widget.css"
 
     uid = traitlets.Unicode("").tag(sync=True)
@@ -227,6 +233,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
             "restore": lambda c: self._act(lambda: self.session.restore(int(c["step"]))),
             "rerun": lambda c: self._act(self._rerun),
             "writeback": lambda c: self._act(lambda: self._answer_writeback(c.get("answer"))),
+            "bundle": lambda c: self.send(front_end_message()),
         }
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is not None:
@@ -363,6 +370,13 @@ class WorkbenchWidget(anywidget.AnyWidget):
             self._global_listener = False
         self.feed.close()
         super().close()
+
+
+def front_end_message() -> dict[str, str]:
+    """The widget's front end as a message, for a front end without the JupyterLab extension (the loader
+    asks for it; messages are not saved in the notebook)."""
+    bundle = next(FRONT_END.glob("widget.*.js"))
+    return {"type": "bundle", "file": bundle.name, "code": bundle.read_text(encoding="utf-8")}
 
 
 def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], Node | None] | None = None,

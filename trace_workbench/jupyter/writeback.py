@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import textwrap
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -49,12 +49,14 @@ def _offsets(lines: list[bytes]) -> list[int]:
 
 
 def write_back(source: str, values: Mapping[str, Any] | None = None,
-               functions: Mapping[str, str] | None = None) -> str:
+               functions: Mapping[str, str] | None = None, to_python: Callable[[str], str] | None = None) -> str:
     """`source` with the last literal assigned to each name in `values` replaced by its new value,
     and each function named in `functions` redefined by the new code (its decorators kept).
 
-    The cell magic's line (`%%...`, blank lines before it allowed) is kept as is. WritebackError when a
-    name is not assigned a literal at the top level of the cell, or a function is not defined there.
+    The cell magic's line (`%%...`, blank lines before it allowed) is kept as is. `to_python` makes the
+    body Python on the same lines (IPython's `!cmd` and `%magic` lines become calls) before it is parsed;
+    only the person's own text is edited. WritebackError when a name is not assigned a literal at the top
+    level of the cell, or a function is not defined there.
     """
     values, functions = dict(values or {}), dict(functions or {})
     magic, body = "", source
@@ -63,7 +65,7 @@ def write_back(source: str, values: Mapping[str, Any] | None = None,
         first, _, body = stripped.partition("\n")
         magic = source[:len(source) - len(stripped)] + first + "\n"
     try:
-        tree = ast.parse(body)
+        tree = ast.parse(to_python(body) if to_python is not None else body)
     except SyntaxError as e:
         raise WritebackError(f"the cell does not parse ({e.msg}, line {e.lineno}): edit it by hand") from None
     encoded = body.encode("utf-8")
@@ -86,6 +88,8 @@ def write_back(source: str, values: Mapping[str, Any] | None = None,
         begin = starts[target.lineno - 1] + target.col_offset
         end = starts[target.end_lineno - 1] + target.end_col_offset
         old = encoded[begin:end].decode("utf-8")
+        if to_python is not None and _literal_or_none(old) != ast.literal_eval(target):
+            raise WritebackError(f"{name} is written on a line IPython rewrites: edit it by hand")
         edits.append((begin, end, literal(value, old).encode("utf-8")))
     for name, code in functions.items():
         definition = next((s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -99,6 +103,13 @@ def write_back(source: str, values: Mapping[str, Any] | None = None,
     for begin, end, text in sorted(edits, reverse=True):
         encoded = encoded[:begin] + text + encoded[end:]
     return magic + encoded.decode("utf-8")
+
+
+def _literal_or_none(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
 
 
 def _definition_only(code: str, name: str) -> str:

@@ -35,7 +35,8 @@ def running_kernel(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> Itera
 
 
 class ScriptedFrontEnd:
-    """Cells by id, run with `execute`; the extension's side of the comm (unless `extension=False`)."""
+    """Cells by id, run with `execute` or `run_all`; the extension's side of the comm (`extension=False`: a
+    JupyterLab without the extension, which closes the comm)."""
 
     def __init__(self, client: Any, extension: bool = True) -> None:
         self.client = client
@@ -44,33 +45,49 @@ class ScriptedFrontEnd:
         self.comm_id: str | None = None
         self.tracked: list[str] = []
         self.writes: list[dict[str, Any]] = []
+        self.numbers: dict[str, int] = {}
+        """Each cell's In[N] number, as the kernel announced it (execute_input)."""
 
     def execute(self, cell_id: str, text: str | None = None, timeout: float = 60) -> str:
         """Run cell `cell_id` (with `text`, or its text now); returns what it printed (errors included)."""
         if text is not None:
             self.cells[cell_id] = text
-        request = self.client.session.msg(
-            "execute_request", {"code": self.cells[cell_id], "silent": False, "store_history": True,
-                                "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-            metadata={"cellId": cell_id})
-        self.client.shell_channel.send(request)
-        printed: list[str] = []
-        while True:
+        return self.run_all([cell_id], timeout)[cell_id]
+
+    def run_all(self, cell_ids: list[str], timeout: float = 60) -> dict[str, str]:
+        """Send every cell's execute request at once, as JupyterLab's Run All does (the answers to the comm
+        then wait in the kernel's queue behind the cells); returns what each cell printed."""
+        requests = {}
+        for cell_id in cell_ids:
+            request = self.client.session.msg(
+                "execute_request", {"code": self.cells[cell_id], "silent": False, "store_history": True,
+                                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+                metadata={"cellId": cell_id})
+            self.client.shell_channel.send(request)
+            requests[request["header"]["msg_id"]] = cell_id
+        printed: dict[str, list[str]] = {cell_id: [] for cell_id in cell_ids}
+        waiting = set(requests)
+        while waiting:
             msg = self.client.get_iopub_msg(timeout=timeout)
             kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                printed.append(content["text"])
-            elif kind == "error":
-                printed.append(f"{content['ename']}: {content['evalue']}")
+            cell_id = requests.get(msg["parent_header"].get("msg_id"))
+            if kind == "execute_input" and cell_id is not None:
+                self.numbers[cell_id] = content["execution_count"]
+            elif kind == "stream" and cell_id is not None:
+                printed[cell_id].append(content["text"])
+            elif kind == "error" and cell_id is not None:
+                printed[cell_id].append(f"{content['ename']}: {content['evalue']}")
             elif kind == "comm_open" and content.get("target_name") == TARGET:
                 self.comm_id = content["comm_id"]
                 if self.extension:
                     self.answer({"type": "hello", "version": 1})
+                else:  # JupyterLab closes a comm whose target no extension registered
+                    self.client.shell_channel.send(self.client.session.msg("comm_close", {"comm_id": self.comm_id}))
             elif kind == "comm_msg" and content["comm_id"] == self.comm_id and self.extension:
                 self.on_message(content["data"])
-            elif (kind == "status" and content["execution_state"] == "idle"
-                  and msg["parent_header"].get("msg_id") == request["header"]["msg_id"]):
-                return "".join(printed)
+            elif kind == "status" and content["execution_state"] == "idle" and cell_id is not None:
+                waiting.discard(msg["parent_header"]["msg_id"])
+        return {cell_id: "".join(text) for cell_id, text in printed.items()}
 
     def python(self, code: str) -> str:
         """Run `code` in a new scratch cell; returns what it printed."""

@@ -156,7 +156,8 @@ class Graph:
     def _live(self) -> list[Node]:
         from trace_workbench.trace.nodes import Node
 
-        return [o for o in gc.get_objects() if isinstance(o, Node) and o._serial >= self._since]
+        # type(), not isinstance(): a lazy proxy (e.g. openai's for pandas) imports on `__class__` and may raise
+        return [o for o in gc.get_objects() if issubclass(type(o), Node) and o._serial >= self._since]
 
     def get(self, name: str) -> Node:
         """The live node called `name` (e.g. "x:0"); KeyError if none."""
