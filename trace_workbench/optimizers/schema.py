@@ -36,7 +36,7 @@ __all__ = [
 
 ENV_STRUCTURED = "TRACE_WORKBENCH_STRUCTURED"
 """Set to 0 (or off, false, no) to ask every optimizer for free-text replies instead of a JSON schema."""
-REASONING_CHARS = 600
+REASONING_CHARS = 400
 """The longest reasoning a structured reply may hold (a small model rambles otherwise)."""
 MAX_DEPTH = 3
 """Containers nested deeper than this are asked for as a string holding the literal."""
@@ -49,9 +49,10 @@ def structured_default() -> bool:
     return os.environ.get(ENV_STRUCTURED, "").strip().lower() not in ("0", "off", "false", "no")
 
 
-def _string_bound(value: Any) -> int:
-    """A generous bound for a new value of a parameter that is now `value`: four times as long, at least 2,000."""
-    return max(2000, 4 * len(str(value)))
+def _string_bound(value: Any, code: bool = False) -> int:
+    """A bound for the new value of a parameter that is now `value`: twice as long (code: three times), at
+    least 300 characters (code: 1,000). It stops a small model that repeats itself long before max_tokens."""
+    return max(1000, 3 * len(str(value))) if code else max(300, 2 * len(str(value)))
 
 
 def _with_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def value_schema(value: Any, kind: str | None = None, *, nullable: bool = True, 
 
 def _schema(value: Any, kind: str, depth: int) -> dict[str, Any]:
     if kind == CODE_KIND or value is None:
-        return {"type": "string", "maxLength": _string_bound(value or "")}
+        return {"type": "string", "maxLength": _string_bound(value or "", code=kind == CODE_KIND)}
     scalar = _SCALARS.get(type(value))
     if scalar == "string":
         return {"type": "string", "maxLength": _string_bound(value)}
@@ -104,13 +105,11 @@ def suggestion_schema(parameters: Mapping[str, ParameterNode]) -> dict[str, Any]
             "required": list(parameters), "additionalProperties": False}
 
 
-def optoprime_schema(parameters: Mapping[str, ParameterNode], reasoning_chars: int = REASONING_CHARS,
-                     *, answer: bool = True) -> dict[str, Any]:
-    """OptoPrime's reply: reasoning first (a bounded string), the answer (OptoPrime's, may be null), the suggestion."""
-    properties: dict[str, Any] = {"reasoning": {"type": "string", "maxLength": reasoning_chars}}
-    if answer:
-        properties["answer"] = {"type": ["string", "null"], "maxLength": reasoning_chars}
-    properties["suggestion"] = suggestion_schema(parameters)
+def optoprime_schema(parameters: Mapping[str, ParameterNode], reasoning_chars: int = REASONING_CHARS) -> dict[str, Any]:
+    """OptoPrime's reply: reasoning first (a bounded string), then the suggestion (no "answer": it costs a
+    small model tokens it fills with a copy of the reasoning)."""
+    properties = {"reasoning": {"type": "string", "maxLength": reasoning_chars},
+                  "suggestion": suggestion_schema(parameters)}
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
