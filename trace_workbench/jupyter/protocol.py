@@ -287,7 +287,7 @@ def describe_error(error: BaseException, base_url: str | None = None) -> str:
     if isinstance(error, LLMConfigError):
         return (f"No model is configured: {error}. Set OPENAI_API_KEY (and OPENAI_BASE_URL, TRACE_WORKBENCH_MODEL "
                 f"for another endpoint) in the kernel's environment, or run %trace_config model=NAME "
-                f"base_url=URL, then press Propose again.")
+                f"base_url=URL (model=local: a tiny model on this machine), then press Propose again.")
     if isinstance(error, LLMAuthError):
         return f"The model's server{where} refused the API key: check OPENAI_API_KEY, then press Propose again."
     if isinstance(error, LLMRateLimitError):
