@@ -285,8 +285,9 @@ def main() -> None:
             chosen.remove("trace-opt 0.1.3.8")
     classifier = LLM(model=args.model)
     runs: list[Run] = []
-    for task in args.tasks.split(","):
-        for variant in chosen:
+    path: Path | None = None
+    for variant in chosen:  # variant by variant, saving after each run: a stopped run keeps what it measured
+        for task in args.tasks.split(","):
             engine = engines[variant]()
             if task == "number":
                 runs.append(number_task(engine, variant, args.steps))
@@ -294,6 +295,9 @@ def main() -> None:
                 runs.append(code_task(engine, variant, args.steps))
             else:
                 runs.append(instruction_task(engine, variant, args.steps, classifier))
+            path = save("quality", {"model": server.path.name, "steps": args.steps, "max_tokens": MAX_TOKENS,
+                                    "summaries": [r.summary() for r in runs], "runs": [asdict(r) for r in runs],
+                                    "seconds": round(time.perf_counter() - started, 1)}, path=path)
     summaries = [r.summary() for r in runs]
     print(f"\n{'variant':<28}{'task':<9}{'usable':>8}{'changed':>9}{'start':>7}{'best':>7}{'success':>9}"
           f"{'tokens/step':>13}{'median s':>10}{'max s':>8}")
@@ -310,9 +314,6 @@ def main() -> None:
               f"({'MET' if share >= 0.95 else 'MISSED'})")
         if numeric:
             print(f"target median numeric step < 20 s: {numeric[0]:.1f} s ({'MET' if numeric[0] < 20 else 'MISSED'})")
-    save("quality", {"model": server.path.name, "steps": args.steps, "max_tokens": MAX_TOKENS,
-                     "summaries": summaries, "runs": [asdict(r) for r in runs],
-                     "seconds": round(time.perf_counter() - started, 1)})
 
 
 if __name__ == "__main__":
