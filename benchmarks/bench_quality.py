@@ -60,6 +60,7 @@ class StepFigure:
     seconds: float
     score: float
     value: str
+    reply: str = ""
 
 
 @dataclass
@@ -155,7 +156,7 @@ def timed_steps(engine: SimpleNamespace, run: Run, optimizer: Any, parameter: An
         seconds = time.perf_counter() - started
         _, _, score, success = feedback()
         run.steps.append(StepFigure(usable(optimizer, parameter, raw), repr(parameter.data) != before, tokens,
-                                    round(seconds, 2), score, repr(parameter.data)[:200]))
+                                    round(seconds, 2), score, repr(parameter.data)[:200], raw[:2000]))
         print(f"  {run.variant:>22} {run.task:>7} step {index}: usable={run.steps[-1].usable} "
               f"changed={run.steps[-1].changed} score={score:.2f} {seconds:.1f} s {tokens} tokens", flush=True)
         if success:
@@ -247,7 +248,7 @@ def instruction_task(engine: SimpleNamespace, variant: str, steps: int, classifi
         seconds = time.perf_counter() - started
         value = accuracy()
         run.steps.append(StepFigure(usable(optimizer, instruction, raw), instruction.data != before, tokens,
-                                    round(seconds, 2), value, repr(instruction.data)[:200]))
+                                    round(seconds, 2), value, repr(instruction.data)[:200], raw[:2000]))
         print(f"  {variant:>22} reviews step {index}: usable={run.steps[-1].usable} changed={run.steps[-1].changed} "
               f"accuracy={value:.2f} {seconds:.1f} s {tokens} tokens", flush=True)
         if value == 1.0:

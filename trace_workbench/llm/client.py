@@ -203,7 +203,7 @@ class LLM:
         """The LLM (of model `replay_miss`, same meter and cache) that answers what the replay file does not hold."""
         with self._lock:
             if self._miss_llm is None:
-                self._miss_llm = LLM(self.replay_miss, replay=False, record=False, cache=self.cache or False,
+                self._miss_llm = LLM(self.replay_miss, replay=False, record=False, cache=self.cache if self.cache is not None else False,
                                      meter=self.meter, timeout=self._timeout, max_retries=self._max_retries)
             return self._miss_llm
 
