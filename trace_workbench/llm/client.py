@@ -203,8 +203,9 @@ class LLM:
         """The LLM (of model `replay_miss`, same meter and cache) that answers what the replay file does not hold."""
         with self._lock:
             if self._miss_llm is None:
-                self._miss_llm = LLM(self.replay_miss, replay=False, record=False, cache=self.cache if self.cache is not None else False,
-                                     meter=self.meter, timeout=self._timeout, max_retries=self._max_retries)
+                cache = self.cache if self.cache is not None else False
+                self._miss_llm = LLM(self.replay_miss, replay=False, record=False, cache=cache, meter=self.meter,
+                                     timeout=self._timeout, max_retries=self._max_retries)
             return self._miss_llm
 
     def _record(self, key: str, model: str, messages: Any, settings: dict, data: dict) -> None:
