@@ -72,13 +72,15 @@ class Run:
     start_score: float
     steps: list[StepFigure] = field(default_factory=list)
     success_step: int | None = None
+    error: str | None = None
+    """Why the engine could not run the task, when it could not (e.g. trace-opt merging different feedback)."""
 
     def summary(self) -> dict[str, Any]:
         seconds = [s.seconds for s in self.steps]
         return {"variant": self.variant, "task": self.task, "steps": len(self.steps),
                 "usable": sum(s.usable for s in self.steps), "changed": sum(s.changed for s in self.steps),
                 "start_score": self.start_score, "best_score": max([self.start_score] + [s.score for s in self.steps]),
-                "success_step": self.success_step,
+                "success_step": self.success_step, "error": self.error,
                 "tokens_per_step": statistics.mean(s.tokens for s in self.steps) if self.steps else 0,
                 "median_seconds": statistics.median(seconds) if seconds else 0.0,
                 "max_seconds": max(seconds) if seconds else 0.0}
@@ -105,6 +107,7 @@ def workbench_engine(model: str, structured: bool) -> SimpleNamespace:
 
 
 def trace_opt_engine(alias: str) -> SimpleNamespace:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # trace-opt's litellm: no network fetch
     from opto.optimizers import OptoPrime
     from opto.trace import bundle, node
     from opto.trace.nodes import GRAPH
@@ -290,12 +293,16 @@ def main() -> None:
     for variant in chosen:  # variant by variant, saving after each run: a stopped run keeps what it measured
         for task in args.tasks.split(","):
             engine = engines[variant]()
-            if task == "number":
-                runs.append(number_task(engine, variant, args.steps))
-            elif task == "code":
-                runs.append(code_task(engine, variant, args.steps))
-            else:
-                runs.append(instruction_task(engine, variant, args.steps, classifier))
+            try:
+                if task == "number":
+                    runs.append(number_task(engine, variant, args.steps))
+                elif task == "code":
+                    runs.append(code_task(engine, variant, args.steps))
+                else:
+                    runs.append(instruction_task(engine, variant, args.steps, classifier))
+            except Exception as error:  # one engine failing a task does not end the comparison
+                print(f"  {variant} {task}: failed: {type(error).__name__}: {error}", flush=True)
+                runs.append(Run(variant, task, float("nan"), error=f"{type(error).__name__}: {error}"))
             path = save("quality", {"model": server.path.name, "steps": args.steps, "max_tokens": MAX_TOKENS,
                                     "summaries": [r.summary() for r in runs], "runs": [asdict(r) for r in runs],
                                     "seconds": round(time.perf_counter() - started, 1)}, path=path)
