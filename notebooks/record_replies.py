@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.testing import ChatServer
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +35,8 @@ Responder = Callable[[dict[str, Any]], str]
 
 # The environment a recording or an offline run must not inherit from the machine.
 MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "TRACE_WORKBENCH_MODEL",
-             "TRACE_WORKBENCH_CACHE", "TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD", "TRACE_WORKBENCH_HISTORY")
+             "TRACE_WORKBENCH_CACHE", "TRACE_WORKBENCH_REPLAY", "TRACE_WORKBENCH_RECORD", "TRACE_WORKBENCH_HISTORY",
+             "TRACE_WORKBENCH_REPLAY_MISS")
 
 
 # -- reading a request --------------------------------------------------------------------------------------
@@ -296,6 +298,9 @@ def record(stem: str) -> None:
         Path(history).unlink(missing_ok=True)
         with environment(TRACE_WORKBENCH_HISTORY=history):
             notebook = execute(path)
+    outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
+    if LOCAL_NOTE in outputs:
+        raise RuntimeError(f"{stem}: a request missed the recording and the local model answered it offline")
     nbformat.write(notebook, path)
     print(f"{stem}: ran offline from the recording and saved its outputs")
 

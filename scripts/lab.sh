@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
 install_extras "jupyter,local"
+install_local_model
 # The JupyterLab extension (it writes accepted values into cells and serves the widget), linked into the
 # environment as `jupyter labextension develop` does.
 "$PYTHON" scripts/link_labextension.py

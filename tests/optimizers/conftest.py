@@ -11,6 +11,7 @@ import pytest
 
 from tests.llm.conftest import ENV_NAMES
 from trace_workbench.llm import LLM
+from trace_workbench.llm.reply_format import forget_refusals
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import GRAPH
 
@@ -22,6 +23,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     GRAPH.clear()
+    forget_refusals()  # a new test server may get the port of an earlier one
 
 
 @pytest.fixture

@@ -82,7 +82,10 @@ def test_foobar_prompt_is_exact(server, llm):
     system, user = request.messages
     assert system == {"role": "system", "content": OptoPrime.representation_prompt + OptoPrime.output_format_prompt}
     assert user == {"role": "user", "content": FOOBAR_PROMPT}
-    assert request.body["response_format"] == {"type": "json_object"}
+    shape = request.body["response_format"]
+    assert shape["type"] == "json_schema" and shape["json_schema"]["strict"] is True
+    suggestion = shape["json_schema"]["schema"]["properties"]["suggestion"]
+    assert suggestion["properties"] == {"float0": {"type": ["number", "null"]}}
     assert request.body["max_tokens"] == 4096
     assert request.body["model"] == "test-model"
     for section in SECTIONS:
@@ -243,7 +246,7 @@ def test_minibatch_feedback_of_several_outputs_is_combined_in_one_step(server, l
 
 
 def test_server_refusing_response_format_is_asked_again_without_it(server, llm):
-    server.fail(400, "response_format is not supported")
+    server.refuse_response_format("json_schema", "json_object")
     server.add_replies(reply({"float0": 2.0}))
     x = node(1.0, trainable=True)
     optimizer = OptoPrime([x], llm=llm)
@@ -251,11 +254,26 @@ def test_server_refusing_response_format_is_asked_again_without_it(server, llm):
     optimizer.backward(x * 2, "Too small.")
     optimizer.step()
 
-    first, second = server.completion_requests
-    assert first.body["response_format"] == {"type": "json_object"}
-    assert "response_format" not in second.body
-    assert second.messages == first.messages
+    *refused, last = server.completion_requests
+    assert [r.body["response_format"]["type"] for r in refused] == ["json_schema", "json_schema", "json_object"]
+    assert "response_format" not in last.body
+    assert all(r.messages == last.messages for r in refused)
     assert x.data == 2.0
+
+
+def test_structured_replies_can_be_turned_off(server, llm, monkeypatch):
+    server.add_replies(reply({"float0": 2.0}), reply({"float0": 3.0}))
+    x = node(1.0, trainable=True)
+    by_argument = OptoPrime([x], llm=llm, structured=False)
+    monkeypatch.setenv("TRACE_WORKBENCH_STRUCTURED", "off")
+    by_environment = OptoPrime([x], llm=llm)
+    for optimizer in (by_argument, by_environment):
+        optimizer.zero_feedback()
+        optimizer.backward(x * 2, "Too small.")
+        optimizer.step()
+
+    assert ["response_format" in r.body for r in server.completion_requests] == [False, False]
+    assert x.data == 3.0
 
 
 def test_log_keeps_prompts_and_reply_as_json(server, llm):

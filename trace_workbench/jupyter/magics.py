@@ -27,6 +27,7 @@ from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.cell_sync import CellSync
 from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
+from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
 from trace_workbench.workbench.history import HistoryError
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
@@ -114,6 +115,8 @@ def _show_proposal(proposal: Proposal, name_of: Callable[[str], str]) -> str:
     lines += _proposal_body(proposal, name_of)
     if proposal.usage is not None:
         lines += ["", f"Tokens: {proposal.usage.total_tokens}"]
+        if proposal.usage.local_calls:
+            lines.append(LOCAL_NOTE)
     if proposal.changes:
         lines += ["", "%trace_accept [names] applies it, %trace_reject refuses it."]
     return "\n".join(lines)
@@ -132,6 +135,8 @@ def _show_candidates(chosen: Candidate, name_of: Callable[[str], str]) -> str:
         lines += textwrap.indent("\n".join(_proposal_body(candidate, name_of)), "  ").splitlines()
     if chosen.usage is not None:
         lines += ["", f"Tokens: {chosen.usage.total_tokens}"]
+        if chosen.usage.local_calls:
+            lines.append(LOCAL_NOTE)
     lines += ["", f"%trace_accept --candidate K [names] applies candidate K (0 to {count - 1}; default "
                   f"{chosen.index}), %trace_reject refuses them all."]
     return "\n".join(lines)

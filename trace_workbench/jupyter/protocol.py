@@ -31,6 +31,7 @@ from trace_workbench.llm.errors import (
     LLMResponseError,
     LLMServerError,
 )
+from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import Candidate, Proposal
 from trace_workbench.optimizers.values import CODE_KIND, is_code_parameter
 from trace_workbench.trace.nodes import Node
@@ -238,6 +239,8 @@ def proposal_state(proposal: Proposal, name_of: Callable[[str], str] = str) -> d
     its "index", "score", "temperature" and "evaluation_error"); "chosen" is the default one's index.
     """
     usage = proposal.to_dict()["usage"]
+    if usage and usage.get("local_calls"):
+        usage["note"] = LOCAL_NOTE
     state = {**_changes_state(proposal, name_of), "optimizer": proposal.optimizer, "step": proposal.step,
              "usage": usage or {}, "candidates": [], "chosen": None}
     if isinstance(proposal, Candidate) and proposal.candidates:
@@ -284,7 +287,7 @@ def describe_error(error: BaseException, base_url: str | None = None) -> str:
     if isinstance(error, LLMConfigError):
         return (f"No model is configured: {error}. Set OPENAI_API_KEY (and OPENAI_BASE_URL, TRACE_WORKBENCH_MODEL "
                 f"for another endpoint) in the kernel's environment, or run %trace_config model=NAME "
-                f"base_url=URL, then press Propose again.")
+                f"base_url=URL (model=local: a tiny model on this machine), then press Propose again.")
     if isinstance(error, LLMAuthError):
         return f"The model's server{where} refused the API key: check OPENAI_API_KEY, then press Propose again."
     if isinstance(error, LLMRateLimitError):

@@ -22,6 +22,7 @@ from trace_workbench.llm.config import (
     ENV_CACHE,
     ENV_RECORD,
     ENV_REPLAY,
+    ENV_REPLAY_MISS,
     LLMConfig,
     Secret,
     redact_text,
@@ -38,8 +39,10 @@ from trace_workbench.llm.errors import (
     LLMResponseError,
     LLMServerError,
     LLMTimeoutError,
+    ReplayMissError,
 )
 from trace_workbench.llm.keys import request_key, to_plain
+from trace_workbench.llm.local import is_local
 from trace_workbench.llm.replay import Recorder, ReplayFile, entry_for, response_for
 from trace_workbench.llm.usage import CallUsage, UsageMeter
 
@@ -62,8 +65,10 @@ class LLM:
     so ``out.choices[0].message.content`` is the reply. Unset arguments come from the environment
     (OPENAI_API_KEY, OPENAI_BASE_URL, TRACE_WORKBENCH_MODEL, TRACE_WORKBENCH_TIMEOUT,
     TRACE_WORKBENCH_CACHE, TRACE_WORKBENCH_REPLAY, TRACE_WORKBENCH_RECORD); ``False`` turns a mode
-    off despite the environment. ``meter`` collects usage (give program and optimizer LLMs their own
-    meters, with a shared ``UsageMeter(parent=...)`` for the session). Extra keyword arguments
+    off despite the environment. ``replay_miss`` (or TRACE_WORKBENCH_REPLAY_MISS) names the model that
+    answers a request the replay file does not hold, e.g. "local" (see llm.local). ``meter`` collects
+    usage (give program and optimizer LLMs their own meters, with a shared ``UsageMeter(parent=...)``
+    for the session). Extra keyword arguments
     (e.g. ``temperature=0``) are default request settings.
     Nothing is checked at construction: a missing model or key is reported at the first call.
     """
@@ -79,6 +84,7 @@ class LLM:
         cache: bool | str | os.PathLike[str] | ResponseCache | None = None,
         replay: str | os.PathLike[str] | bool | None = None,
         record: str | os.PathLike[str] | bool | None = None,
+        replay_miss: str | None = None,
         meter: UsageMeter | None = None,
         prices: Mapping[str, tuple[float, float]] | None = None,
         client_options: Mapping[str, Any] | None = None,
@@ -105,6 +111,9 @@ class LLM:
             )
         self.replay = ReplayFile(replay_path) if replay_path else None
         self.recorder = Recorder(record_path) if record_path else None
+        miss = replay_miss if replay_miss is not None else os.environ.get(ENV_REPLAY_MISS, "").strip()
+        self.replay_miss: str | None = None if miss.lower() in ("", "0", "off", "false", "no") else miss
+        self._miss_llm: LLM | None = None
         self.meter = meter if meter is not None else UsageMeter(model or "llm")
         self.meter.prices.update(prices or {})
         self._lock = threading.Lock()
@@ -174,10 +183,17 @@ class LLM:
         started = time.perf_counter()
 
         if self.replay is not None:
-            entry = self.replay.lookup(model or config.model, messages, settings)
+            try:
+                entry = self.replay.lookup(model or config.model, messages, settings)
+            except ReplayMissError:
+                if self.replay_miss is None:
+                    raise
+                return self._unrecorded().create(messages=messages, cache=cache, **settings, **transport)
             return self._finish(entry["model"], response_for(entry), time.perf_counter() - started, "replay")
 
         model = model or config.require()[0]
+        if is_local(model):
+            settings = {"temperature": 0, **settings}
         use_cache = self.cache is not None and cache
         key = request_key(model, messages, settings) if use_cache or self.recorder else ""
         if use_cache:
@@ -190,7 +206,16 @@ class LLM:
         if use_cache:
             self.cache.put(key, model, to_plain({"messages": messages, "settings": settings}), data)
         self._record(key, model, messages, settings, data)
-        return self._finish(model, data, latency, "api")
+        return self._finish(model, data, latency, "local" if is_local(model) else "api")
+
+    def _unrecorded(self) -> LLM:
+        """The LLM (of model `replay_miss`, same meter and cache) that answers what the replay file does not hold."""
+        with self._lock:
+            if self._miss_llm is None:
+                cache = self.cache if self.cache is not None else False
+                self._miss_llm = LLM(self.replay_miss, replay=False, record=False, cache=cache, meter=self.meter,
+                                     timeout=self._timeout, max_retries=self._max_retries)
+            return self._miss_llm
 
     def _record(self, key: str, model: str, messages: Any, settings: dict, data: dict) -> None:
         """Append the response to the record file, when recording (cache hits too, so replay is complete)."""
@@ -230,6 +255,10 @@ class LLM:
         import openai
         from openai.types.chat import ChatCompletion
 
+        if is_local(model):
+            from trace_workbench.llm.local import endpoint
+
+            config, model = endpoint(config, model)
         client = self._openai_client(config)
         where = f"model {model!r} at {redact_url(config.base_url) or 'api.openai.com'}"
         started = time.perf_counter()
@@ -274,7 +303,7 @@ class LLM:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_lock", "_client", "_client_config"):
+        for name in ("_lock", "_client", "_client_config", "_miss_llm"):
             del state[name]
         return state
 
@@ -283,6 +312,7 @@ class LLM:
         self._lock = threading.Lock()
         self._client = None
         self._client_config = None
+        self._miss_llm = None
 
 
 def _check_unicode(messages: Messages) -> None:

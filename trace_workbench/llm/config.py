@@ -27,6 +27,7 @@ __all__ = [
     "ENV_MODEL",
     "ENV_RECORD",
     "ENV_REPLAY",
+    "ENV_REPLAY_MISS",
     "ENV_TIMEOUT",
     "LLMConfig",
     "Secret",
@@ -44,6 +45,8 @@ ENV_TIMEOUT = "TRACE_WORKBENCH_TIMEOUT"
 ENV_CACHE = "TRACE_WORKBENCH_CACHE"
 ENV_REPLAY = "TRACE_WORKBENCH_REPLAY"
 ENV_RECORD = "TRACE_WORKBENCH_RECORD"
+ENV_REPLAY_MISS = "TRACE_WORKBENCH_REPLAY_MISS"
+"""The model that answers a request the replay file does not hold (e.g. "local"); unset: such a request fails."""
 
 DEFAULT_MODEL = "gpt-4o"
 """The model requested when none is set, as in Trace (with a warning when a base URL is set)."""
@@ -216,15 +219,20 @@ class LLMConfig:
 
     def require(self) -> tuple[str, str]:
         """The (model, key) to call with, or an LLMConfigError that says exactly what to set."""
+        from trace_workbench.llm.local import is_local
+
         if self.problem:
             raise LLMConfigError(self.problem)
+        if is_local(self.model):
+            return self.model, PLACEHOLDER_KEY  # type: ignore[return-value]
         if self.base_url is None and self.api_key is None:
             raise LLMConfigError(
                 "No LLM is configured. To use OpenAI, set the environment variable "
                 f"{ENV_API_KEY} (and optionally {ENV_MODEL}, default {DEFAULT_MODEL!r}). For another "
                 f"OpenAI-compatible server (Azure, vLLM, Ollama, llama.cpp), set {ENV_BASE_URL} "
                 f"(e.g. http://localhost:11434/v1) and {ENV_MODEL}, plus {ENV_API_KEY} if it needs a key. "
-                "Or pass LLM(model=..., base_url=..., api_key=...)."
+                "Or pass LLM(model=..., base_url=..., api_key=...). For a tiny model on this machine (weak "
+                f"proposals, no key): {ENV_MODEL}=local, after pip install 'trace-workbench[local]'."
             )
         model = self.effective_model or DEFAULT_MODEL
         if self.model is None and self.base_url is not None and self.base_url not in _WARNED_DEFAULT_MODEL:

@@ -23,7 +23,8 @@ tokens). Empty on purpose: prices change, so set the ones you use, e.g.
 
 @dataclass(frozen=True)
 class CallUsage:
-    """What one LLM call used. ``source`` is "api", "cache" or "replay"; cached calls cost 0."""
+    """What one LLM call used. ``source`` is "api", "local" (the model on this machine, see llm.local),
+    "cache" or "replay"; cached and local calls cost 0."""
 
     model: str
     prompt_tokens: int
@@ -36,7 +37,7 @@ class CallUsage:
     @property
     def cached(self) -> bool:
         """True when the answer came from the cache or a replay file, not from the server."""
-        return self.source != "api"
+        return self.source in ("cache", "replay")
 
     @property
     def total_tokens(self) -> int:
@@ -67,6 +68,8 @@ class UsageSummary:
     latency: float = 0.0
     cost: float | None = 0.0
     unpriced_calls: int = 0
+    local_calls: int = 0
+    """Calls answered by the small model on this machine (see llm.local)."""
 
     @classmethod
     def of(cls, calls: Iterable[CallUsage]) -> UsageSummary:
@@ -81,6 +84,7 @@ class UsageSummary:
             latency=sum(c.latency for c in calls),
             cost=None if unpriced else sum(c.cost or 0.0 for c in calls),
             unpriced_calls=unpriced,
+            local_calls=sum(1 for c in calls if c.source == "local"),
         )
 
     @property

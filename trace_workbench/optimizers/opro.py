@@ -10,6 +10,7 @@ from textwrap import dedent
 from typing import Any
 
 from trace_workbench.optimizers.optoprime import FunctionFeedback, OptoPrime
+from trace_workbench.optimizers.schema import opro_schema
 
 __all__ = ["OPRO"]
 
@@ -65,6 +66,10 @@ class OPRO(OptoPrime):
             pairs = pairs[-self.max_examples:]
         user_prompt = self.user_prompt_template.format(examples=self._examples(pairs), instruction=self.objective)
         return self.output_format_prompt, user_prompt
+
+    def reply_schema(self, summary: FunctionFeedback) -> dict[str, Any]:
+        """The JSON schema of OPRO's reply: one suggestion per variable shown."""
+        return opro_schema({name: summary.nodes[name] for name in summary.variables})
 
     def remember(self, variables: dict[str, Any], feedback: Any) -> None:
         """Add (variables, feedback) to the examples of later steps."""

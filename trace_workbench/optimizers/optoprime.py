@@ -3,8 +3,9 @@
 The problem is built from the TraceGraph the parameters received, in one pass over its nodes:
 #Instruction, #Code (one line per operation), #Documentation, #Variables (what may change),
 #Constraints, #Inputs, #Others (intermediate values), #Outputs and #Feedback. The model answers
-with JSON {"reasoning", "answer", "suggestion": {variable: new value}}; each value is converted
-back to its parameter's type (see values.py) and the step returns a Proposal.
+with JSON {"reasoning", "answer", "suggestion": {variable: new value}}, asked for as a strict JSON
+schema built from the step's parameters (see schema.py; ``structured=False`` asks for free text);
+each value is converted back to its parameter's type (see values.py) and the step returns a Proposal.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from textwrap import dedent
 from typing import Any
 
-from trace_workbench.llm.errors import LLMAuthError, LLMRequestError
+from trace_workbench.llm.reply_format import ReplyShape, ask
 from trace_workbench.optimizers.buffers import FIFOBuffer
 from trace_workbench.optimizers.optimizer import Optimizer, default_llm
 from trace_workbench.optimizers.parsing import (
@@ -32,6 +33,7 @@ from trace_workbench.optimizers.parsing import (
     loads_relaxed,
 )
 from trace_workbench.optimizers.proposal import Proposal
+from trace_workbench.optimizers.schema import REASONING_CHARS, optoprime_schema, reply_shapes, structured_default
 from trace_workbench.optimizers.values import (
     ValueConversionError,
     convert_value,
@@ -174,7 +176,10 @@ class OptoPrime(Optimizer):
     call). objective: the #Instruction. memory_size: how many earlier (variables, feedback) pairs
     to show. max_value_chars / max_section_items keep the prompt small: longer values in #Inputs,
     #Others and #Outputs (and longer #Code lines) are cut with a visible mark, and sections with more
-    entries keep their first and last ones; #Variables are always shown whole.
+    entries keep their first and last ones; #Variables are always shown whole. structured: ask for
+    the reply as a JSON schema of this step's parameters (default: on, unless TRACE_WORKBENCH_STRUCTURED=0);
+    a server that refuses it is asked for a JSON object, then free text. max_reasoning_chars bounds
+    the reasoning of a structured reply.
     """
 
     representation_prompt = dedent(
@@ -317,6 +322,8 @@ class OptoPrime(Optimizer):
         max_value_chars: int | None = 1000,
         max_section_items: int | None = 200,
         config_list: list[dict[str, Any]] | None = None,
+        structured: bool | None = None,
+        max_reasoning_chars: int = REASONING_CHARS,
         **kwargs: Any,
     ) -> None:
         super().__init__(parameters, *args, propagator=propagator, **kwargs)
@@ -325,6 +332,9 @@ class OptoPrime(Optimizer):
 
             llm = AutoGenLLM(config_list=config_list)
         self.llm = llm if llm is not None else default_llm()
+        self.structured = structured_default() if structured is None else structured
+        self.max_reasoning_chars = max_reasoning_chars
+        self._shapes: list[ReplyShape] = [ReplyShape("text", None)]
         self.ignore_extraction_error = ignore_extraction_error
         self.objective = objective or self.default_objective
         self.include_example = include_example
@@ -491,6 +501,7 @@ class OptoPrime(Optimizer):
                             error="none of the parameters has feedback: call optimizer.backward(output, feedback) "
                                   "before step() (and zero_feedback() before each backward)")
         system_prompt, user_prompt = self.construct_prompt(summary, mask=mask)
+        self._shapes = self.reply_shapes(summary)
         response = self.call_llm(system_prompt=system_prompt, user_prompt=user_prompt, verbose=verbose,
                                  max_tokens=self.max_tokens)
         proposal = self.proposal_from_reply(response)
@@ -516,6 +527,16 @@ class OptoPrime(Optimizer):
         for log in (self.log, self.summary_log):
             del log[:-self.log_size]
 
+    def reply_schema(self, summary: FunctionFeedback) -> dict[str, Any]:
+        """The JSON schema of this step's reply: reasoning, answer and one suggestion per variable shown."""
+        return optoprime_schema({name: summary.nodes[name] for name in summary.variables}, self.max_reasoning_chars)
+
+    def reply_shapes(self, summary: FunctionFeedback) -> list[ReplyShape]:
+        """The reply shapes to ask for, best first (only free text when structured replies are off)."""
+        if not self.structured:
+            return [ReplyShape("text", None)]
+        return reply_shapes(type(self).__name__.lower(), self.reply_schema(summary))
+
     def remember(self, variables: dict[str, Any], feedback: Any) -> None:
         """Keep (variables, feedback) for the prompts of later steps (the last memory_size pairs)."""
         self.memory.add((variables, feedback))
@@ -532,18 +553,13 @@ class OptoPrime(Optimizer):
                  max_tokens: int = 4096) -> str:
         """Send the prompts and return the reply's text ("" when it has none).
 
-        Asks for a JSON object (response_format); a server that rejects that option is asked again
-        without it. Errors of the LLM layer are raised as they are.
+        Asks for this step's reply shapes (reply_shapes: a JSON schema, then a JSON object, then free
+        text, as the server accepts). Errors of the LLM layer are raised as they are.
         """
         if verbose not in (False, "output"):
             print("Prompt\n", system_prompt + user_prompt)
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt}]
-        try:
-            response = self.llm(messages=messages, response_format={"type": "json_object"}, max_tokens=max_tokens)
-        except LLMAuthError:
-            raise
-        except (LLMRequestError, TypeError):
-            response = self.llm(messages=messages, max_tokens=max_tokens)
+        response = ask(self.llm, messages, self._shapes, max_tokens=max_tokens)
         try:
             choice = response.choices[0]
         except (AttributeError, IndexError, TypeError):
@@ -613,7 +629,7 @@ class OptoPrime(Optimizer):
         if not isinstance(value, dict):
             kind = {list: "an array", str: "text"}.get(type(value), f"a {type(value).__name__}")
             return {}, f'"suggestion" must be an object mapping variable names to values, not {kind}'
-        return value, None
+        return {k: v for k, v in value.items() if v is not None}, None  # null: leave the variable as it is
 
     def _find_parameter(self, key: Any) -> tuple[ParameterNode | None, str]:
         """The trainable parameter a suggestion's key names (py_name, name, description or function name)."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trace_workbench.llm.errors import LLMAuthError, LLMRequestError
+from trace_workbench.llm.reply_format import ask
 from trace_workbench.optimizers.optoprime import OptoPrime
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.trace.nodes import ParameterNode
@@ -100,6 +100,7 @@ class OptoPrimeMulti(OptoPrime):
                                   "before step() (and zero_feedback() before each backward)")
         count = num_responses if num_responses is not None else self.num_responses
         system_prompt, user_prompt = self.construct_prompt(summary, mask=mask)
+        self._shapes = self.reply_shapes(summary)
         replies = self.generate_candidates(system_prompt, user_prompt, count, verbose=verbose)
         candidates = []
         for index, (reply, temperature, finish) in enumerate(replies):
@@ -135,14 +136,8 @@ class OptoPrimeMulti(OptoPrime):
         return out
 
     def _ask(self, messages: list[dict[str, str]], **settings: Any) -> list[tuple[str, str | None]]:
-        """(text, finish_reason) of every choice; asks for JSON, and again without if the server refuses that."""
-        try:
-            response = self.llm(messages=messages, response_format={"type": "json_object"},
-                                max_tokens=self.max_tokens, **settings)
-        except LLMAuthError:
-            raise
-        except (LLMRequestError, TypeError):
-            response = self.llm(messages=messages, max_tokens=self.max_tokens, **settings)
+        """(text, finish_reason) of every choice, asked for in this step's reply shapes (see OptoPrime.call_llm)."""
+        response = ask(self.llm, messages, self._shapes, max_tokens=self.max_tokens, **settings)
         choices = list(getattr(response, "choices", None) or [])
         if not choices:
             raise TypeError(f"the LLM returned {type(response).__name__}, not a chat completion with choices")

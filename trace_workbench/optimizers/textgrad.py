@@ -4,7 +4,9 @@ Feedback travels backward through the trace as text: for each operation between 
 an output, the model writes feedback for each input ("textual gradient"); several gradients
 reaching one node are summarized into one; finally each parameter is rewritten from its
 gradients, the new value sent between <IMPROVED_VARIABLE> tags. Only inputs computed from a
-parameter get gradients, so constants cost no calls.
+parameter get gradients, so constants cost no calls. With structured replies (the default) each
+call asks for a JSON schema instead: {"feedback": text} for gradients and summaries,
+{"improved_variable": value typed like the parameter} for rewrites; replies in tags are still read.
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from trace_workbench.llm.reply_format import ReplyShape, ask
 from trace_workbench.optimizers.optimizer import Optimizer, default_llm
+from trace_workbench.optimizers.parsing import ReplyFormatError, find_json_object
 from trace_workbench.optimizers.proposal import Proposal
+from trace_workbench.optimizers.schema import (
+    feedback_schema,
+    improved_variable_schema,
+    reply_shapes,
+    structured_default,
+)
 from trace_workbench.optimizers.values import value_kind
 from trace_workbench.trace.nodes import Node, ParameterNode
 from trace_workbench.trace.propagators import Propagator, TraceGraph
@@ -141,7 +151,10 @@ def construct_reduce_prompt(gradients: list[GradientInfo]) -> str:
 
 
 class TextGrad(Optimizer):
-    """TextGrad: per-operation textual gradients, then one rewrite per parameter; returns a Proposal."""
+    """TextGrad: per-operation textual gradients, then one rewrite per parameter; returns a Proposal.
+
+    structured: ask for JSON schema replies (default: on, unless TRACE_WORKBENCH_STRUCTURED=0).
+    """
 
     log_size = 20
     """With log=True, `log` keeps the last this many prompts and replies."""
@@ -156,10 +169,12 @@ class TextGrad(Optimizer):
         max_tokens: int = 4096,
         log: bool = False,
         ignore_extraction_error: bool = True,
+        structured: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(parameters, *args, propagator=propagator, **kwargs)
         self.llm = llm if llm is not None else default_llm()
+        self.structured = structured_default() if structured is None else structured
         self.objective = objective
         self.ignore_extraction_error = ignore_extraction_error
         self.print_limit = 100
@@ -188,7 +203,8 @@ class TextGrad(Optimizer):
             }
             conversation = CONVERSATION_TEMPLATE.format(**info)
             prompt = CHAIN_BACKWARD_TEMPLATE.format(conversation=conversation, **info)
-            gradient = self.call_llm(system_prompt=BACKWARD_SYSTEM_PROMPT, user_prompt=prompt, verbose=verbose)
+            gradient = self._feedback_text(self.call_llm(system_prompt=BACKWARD_SYSTEM_PROMPT, user_prompt=prompt,
+                                                         verbose=verbose, shapes=self._feedback_shapes()))
             context = {"context": conversation, "response_desc": info["response_desc"],
                        "variable_desc": info["variable_desc"]}
             gradients.append(GradientInfo(gradient, context))
@@ -198,8 +214,9 @@ class TextGrad(Optimizer):
         """One gradient from several (an LLM call summarizes them)."""
         if len(gradients) == 1:
             return gradients[0]
-        reduced = self.call_llm(system_prompt=REDUCE_MEAN_SYSTEM_PROMPT, user_prompt=construct_reduce_prompt(gradients),
-                                verbose=verbose)
+        reduced = self._feedback_text(self.call_llm(system_prompt=REDUCE_MEAN_SYSTEM_PROMPT,
+                                                    user_prompt=construct_reduce_prompt(gradients), verbose=verbose,
+                                                    shapes=self._feedback_shapes()))
         return GradientInfo(reduced, None)
 
     def _get_gradient_and_context_text(self, gradients: list[GradientInfo]) -> str:
@@ -268,7 +285,9 @@ class TextGrad(Optimizer):
             if not gradients:
                 continue
             prompt = self._update_prompt(p, gradients)
-            response = self.call_llm(system_prompt=self.optimizer_system_prompt, user_prompt=prompt, verbose=verbose)
+            shapes = reply_shapes("textgrad_update", improved_variable_schema(p)) if self.structured else None
+            response = self.call_llm(system_prompt=self.optimizer_system_prompt, user_prompt=prompt, verbose=verbose,
+                                     shapes=shapes)
             replies.append(f"[{p.py_name}]\n{response}")
             if self.log is not None:
                 self.log.append({"user_prompt": prompt, "response": response})
@@ -279,7 +298,7 @@ class TextGrad(Optimizer):
                 start, end = self.new_variable_tags
                 rejected[p.py_name] = f"the reply has no new value between {start} and {end}"
             else:
-                suggestions[p] = value if value_kind(p) != "str" else value.strip()
+                suggestions[p] = value.strip() if value_kind(p) == "str" and isinstance(value, str) else value
         changes, refused = self.make_changes(suggestions, notes)
         rejected.update(refused)
         error = None
@@ -287,7 +306,20 @@ class TextGrad(Optimizer):
             error = "no usable new value: " + "; ".join(f"{k}: {v}" for k, v in rejected.items())
         return Proposal(optimizer=name, changes=changes, rejected=rejected, error=error, raw="\n\n".join(replies))
 
-    def _improved_variable(self, response: str) -> str | None:
+    def _feedback_shapes(self) -> list[ReplyShape] | None:
+        return reply_shapes("textgrad_feedback", feedback_schema()) if self.structured else None
+
+    @staticmethod
+    def _feedback_text(response: str) -> str:
+        """The feedback of a structured reply ({"feedback": text}), else the reply as it is."""
+        data = _json_reply(response, "feedback")
+        return str(data["feedback"]) if data is not None else response
+
+    def _improved_variable(self, response: str) -> Any:
+        """The new value: from a structured reply's "improved_variable", else between the tags; None if neither."""
+        data = _json_reply(response, "improved_variable")
+        if data is not None and data["improved_variable"] is not None:
+            return data["improved_variable"]
         start, end = self.new_variable_tags
         first = response.find(start)
         if first == -1:
@@ -297,13 +329,28 @@ class TextGrad(Optimizer):
             return None
         return response[first + len(start):last].strip("\n")
 
-    def call_llm(self, system_prompt: str, user_prompt: str, verbose: bool | str = False) -> str:
-        """Send the prompts and return the reply's text ("" when it has none); LLM errors are raised."""
+    def call_llm(self, system_prompt: str, user_prompt: str, verbose: bool | str = False,
+                 shapes: list[ReplyShape] | None = None) -> str:
+        """Send the prompts and return the reply's text ("" when it has none); LLM errors are raised.
+
+        `shapes`: the reply shapes to ask for, best first (see llm.reply_format); None: free text.
+        """
         if verbose not in (False, "output"):
             print("Prompt\n", system_prompt + "\n\n" + user_prompt)
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt}]
-        response = self.llm(messages=messages, max_tokens=self.max_tokens)
+        response = ask(self.llm, messages, shapes or [ReplyShape("text", None)], max_tokens=self.max_tokens)
         content = response.choices[0].message.content or ""
         if verbose:
             print("LLM response:\n", content)
         return content
+
+
+def _json_reply(response: str, key: str) -> dict[str, Any] | None:
+    """The reply's JSON object when it is one holding `key` (a structured reply), else None."""
+    if not response.lstrip().startswith("{"):
+        return None
+    try:
+        data = find_json_object(response, (key,))
+    except ReplyFormatError:
+        return None
+    return data if key in data else None

@@ -105,6 +105,8 @@ class ChatServer:
         self.requests: list[RecordedRequest] = []
         self._replies: deque[Reply] = deque(replies)
         self._faults: deque[Fault] = deque()
+        self._refused_formats: set[str] = set()
+        self._refused_keywords: set[str] = set()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -207,11 +209,35 @@ class ChatServer:
         """Close the connection of the next request(s) without sending any response."""
         self.add_fault(Fault("drop"), times)
 
+    def refuse_response_format(self, *types: str, keywords: Iterable[str] = ()) -> None:
+        """From now on, answer 400 to every request whose response_format is of one of `types`
+        ("json_schema", "json_object"), or whose JSON schema uses one of `keywords` (e.g. "maxLength"),
+        as a server without that feature does. The error message names response_format."""
+        with self._lock:
+            self._refused_formats.update(types)
+            self._refused_keywords.update(keywords)
+
     # ------------------------------------------------------------------ answering
-    def _record(self, request: RecordedRequest) -> Fault | None:
+    def _refusal(self, body: Any) -> str | None:
+        """Why the server refuses this request's response_format, or None."""
+        shape = body.get("response_format") if isinstance(body, dict) else None
+        if not isinstance(shape, dict):
+            return None
+        with self._lock:
+            formats, keywords = set(self._refused_formats), set(self._refused_keywords)
+        kind = shape.get("type")
+        if kind in formats:
+            return f"response_format type {kind!r} is not supported by this server"
+        schema = json.dumps(shape.get("json_schema", {}).get("schema", {})) if kind == "json_schema" else ""
+        used = sorted(k for k in keywords if f'"{k}"' in schema)
+        if used:
+            return f"Invalid schema for response_format: {used[0]!r} is not permitted"
+        return None
+
+    def _record(self, request: RecordedRequest, refused: bool = False) -> Fault | None:
         with self._lock:
             self.requests.append(request)
-            if request.path.endswith("/chat/completions") and self._faults:
+            if request.path.endswith("/chat/completions") and self._faults and not refused:
                 return self._faults.popleft()
         return None
 
@@ -319,7 +345,12 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"null")
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-            fault = server._record(RecordedRequest("POST", self.path, dict(self.headers.items()), body))
+            refusal = server._refusal(body)
+            fault = server._record(RecordedRequest("POST", self.path, dict(self.headers.items()), body),
+                                   refused=refusal is not None)
+            if refusal is not None:
+                self._send_json(400, _error_body(refusal, "invalid_request_error"))
+                return
             if not self.path.rstrip("/").endswith("/v1/chat/completions"):
                 self._send_json(404, _error_body(f"Unknown path {self.path}", "not_found_error"))
                 return
