@@ -33,10 +33,10 @@ from trace_workbench.llm.errors import (
 )
 from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import Candidate, Proposal
-from trace_workbench.optimizers.values import CODE_KIND, is_code_parameter
 from trace_workbench.trace.nodes import Node
 from trace_workbench.trace.picture import GraphPicture
 from trace_workbench.trace.serialize import node_dict, node_id, short
+from trace_workbench.trace.values import CODE_KIND, is_code_parameter
 
 __all__ = [
     "GraphFeed",

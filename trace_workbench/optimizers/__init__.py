@@ -19,7 +19,7 @@ from trace_workbench.optimizers.optoprime import OptoPrime
 from trace_workbench.optimizers.optoprimemulti import Candidate, OptoPrimeMulti
 from trace_workbench.optimizers.proposal import ParameterChange, Proposal
 from trace_workbench.optimizers.textgrad import TextGrad
-from trace_workbench.optimizers.values import ValueConversionError
+from trace_workbench.trace.values import ValueConversionError
 
 __all__ = [
     "OPRO",

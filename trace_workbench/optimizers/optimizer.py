@@ -22,16 +22,16 @@ from typing import Any
 
 from trace_workbench.llm.usage import UsageMeter, UsageStep, UsageSummary
 from trace_workbench.optimizers.proposal import ParameterChange, Proposal
-from trace_workbench.optimizers.values import (
+from trace_workbench.trace.nodes import Node, ParameterNode
+from trace_workbench.trace.propagators import GraphPropagator, Propagator
+from trace_workbench.trace.utils import sum_feedback
+from trace_workbench.trace.values import (
     ValueConversionError,
     clean_text,
     convert_value,
     same_value,
     value_kind,
 )
-from trace_workbench.trace.nodes import Node, ParameterNode
-from trace_workbench.trace.propagators import GraphPropagator, Propagator
-from trace_workbench.trace.utils import sum_feedback
 
 __all__ = [
     "AbstractOptimizer",

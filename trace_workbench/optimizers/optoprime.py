@@ -34,7 +34,9 @@ from trace_workbench.optimizers.parsing import (
 )
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.optimizers.schema import REASONING_CHARS, optoprime_schema, reply_shapes, structured_default
-from trace_workbench.optimizers.values import (
+from trace_workbench.trace.nodes import MessageNode, Node, ParameterNode
+from trace_workbench.trace.propagators import Propagator, TraceGraph
+from trace_workbench.trace.values import (
     ValueConversionError,
     convert_value,
     function_name,
@@ -42,8 +44,6 @@ from trace_workbench.optimizers.values import (
     to_jsonable,
     value_kind,
 )
-from trace_workbench.trace.nodes import MessageNode, Node, ParameterNode
-from trace_workbench.trace.propagators import Propagator, TraceGraph
 
 __all__ = [
     "FunctionFeedback",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trace_workbench.llm.usage import UsageSummary
-from trace_workbench.optimizers.values import to_jsonable, unified_diff
+from trace_workbench.trace.values import to_jsonable, unified_diff
 
 __all__ = ["ParameterChange", "Proposal"]
 

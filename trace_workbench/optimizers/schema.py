@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from trace_workbench.llm.reply_format import ReplyShape
-from trace_workbench.optimizers.values import CODE_KIND, value_kind
 from trace_workbench.trace.nodes import ParameterNode
+from trace_workbench.trace.values import CODE_KIND, value_kind
 
 __all__ = [
     "ENV_STRUCTURED",

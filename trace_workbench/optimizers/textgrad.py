@@ -25,9 +25,9 @@ from trace_workbench.optimizers.schema import (
     reply_shapes,
     structured_default,
 )
-from trace_workbench.optimizers.values import value_kind
 from trace_workbench.trace.nodes import Node, ParameterNode
 from trace_workbench.trace.propagators import Propagator, TraceGraph
+from trace_workbench.trace.values import value_kind
 
 __all__ = ["GradientInfo", "TextGrad", "get_short_value", "rm_node_attrs"]
 

@@ -12,6 +12,7 @@ from typing import Any
 from trace_workbench.trace.broadcast import apply_op
 from trace_workbench.trace.containers import NodeContainer, ParameterContainer
 from trace_workbench.trace.nodes import ParameterNode
+from trace_workbench.trace.values import CODE_KIND, ValueConversionError, convert_value, value_kind
 
 __all__ = ["Module", "NodeContainer", "apply_op", "model"]
 
@@ -98,10 +99,6 @@ def _is_code(n: ParameterNode) -> bool:
 
 def _checked(current: dict[str, ParameterNode], new_values: dict[str, Any]) -> dict[str, Any]:
     """The loaded values, each checked like an applied proposal; ValueError naming every one that fails."""
-    # The one check of a value against a parameter lives with the optimizers (values.py, which needs only
-    # trace/); it is imported here, at the call, so that a loaded file is held to the same rules.
-    from trace_workbench.optimizers.values import CODE_KIND, ValueConversionError, convert_value, value_kind
-
     checked: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in new_values.items():

@@ -24,7 +24,7 @@ from typing import Any
 from trace_workbench.llm.usage import UsageMeter
 from trace_workbench.optimizers.optimizer import Optimizer
 from trace_workbench.optimizers.proposal import Proposal
-from trace_workbench.optimizers.values import value_kind
+from trace_workbench.trace.values import value_kind
 from trace_workbench.train.data import Example, as_examples
 from trace_workbench.train.evaluate import evaluate, forward, value
 from trace_workbench.train.runner import run_concurrently

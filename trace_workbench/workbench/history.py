@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trace_workbench.optimizers.values import clean_text, to_jsonable, unified_diff
+from trace_workbench.trace.values import clean_text, to_jsonable, unified_diff
 
 __all__ = ["DEFAULT_HISTORY_PATH", "ENV_HISTORY", "SCHEMA_VERSION", "History", "HistoryError", "Step", "ValueChange",
            "decode_value", "encode_value"]

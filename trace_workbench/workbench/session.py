@@ -21,10 +21,10 @@ from typing import Any
 
 from trace_workbench.optimizers import OPRO, Candidate, Optimizer, OptoPrime, OptoPrimeMulti, Proposal, TextGrad
 from trace_workbench.optimizers.optimizer import assign_all
-from trace_workbench.optimizers.values import clean_text, same_value, value_kind
 from trace_workbench.trace.bundle import FunModule, function_source
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import Node, ParameterNode
+from trace_workbench.trace.values import clean_text, same_value, value_kind
 from trace_workbench.workbench.history import DEFAULT_HISTORY_PATH, ENV_HISTORY, History, Step, ValueChange
 
 __all__ = [

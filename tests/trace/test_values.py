@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests.optimizers.graphs import make_scale
-from trace_workbench.optimizers.values import ValueConversionError, check_code, convert_value, is_code_parameter
 from trace_workbench.trace import node
+from trace_workbench.trace.values import ValueConversionError, check_code, convert_value, is_code_parameter
 
 OLD = "def f(x):\n    return x"
 
@@ -69,7 +69,7 @@ def test_code_parameters_are_known_by_the_parameter_not_the_text():
 
 
 def test_to_jsonable_shows_a_container_that_holds_itself_and_a_repr_that_raises():
-    from trace_workbench.optimizers.values import to_jsonable
+    from trace_workbench.trace.values import to_jsonable
 
     looped: dict = {"a": [1]}
     looped["self"] = looped
