@@ -44,18 +44,6 @@ class CallUsage:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: UsageSummary) -> UsageSummary:
-        """The totals of both sets of calls."""
-        return UsageSummary(
-            calls=self.calls + other.calls,
-            cached_calls=self.cached_calls + other.cached_calls,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            latency=self.latency + other.latency,
-            cost=None if self.cost is None or other.cost is None else self.cost + other.cost,
-            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
-        )
-
 
 @dataclass(frozen=True)
 class UsageSummary:
@@ -102,6 +90,7 @@ class UsageSummary:
             latency=self.latency + other.latency,
             cost=None if self.cost is None or other.cost is None else self.cost + other.cost,
             unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+            local_calls=self.local_calls + other.local_calls,
         )
 
     def __str__(self) -> str:
