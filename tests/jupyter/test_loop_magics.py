@@ -168,10 +168,20 @@ def test_an_interrupt_during_propose_cancels_cleanly(shell, server: ChatServer, 
     server.slow(10.0)
     run(shell, CELL)
     run(shell, "%trace_feedback shorter")
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
+    finished = threading.Event()
+
+    def interrupt_once_asked() -> None:
+        """SIGINT while the propose waits on the slow server (not on a timer, which a busy machine outruns)."""
+        while not server.completion_requests:
+            if finished.wait(0.01):  # the propose ended without asking: no interrupt to send
+                return
+        os.kill(os.getpid(), signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt_once_asked)
+    interrupter.start()
     result = run(shell, "%trace_propose")
-    timer.join()
+    finished.set()
+    interrupter.join()
     assert "Cancelled" in output_of(capsys)
     assert get_session().pending is None and shell.user_ns["prompt"] == "Write a poem"
     assert get_session().history.steps()[-1].decision == "cancelled"
