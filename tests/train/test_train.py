@@ -16,6 +16,7 @@ from trace_workbench.testing import ChatServer
 from trace_workbench.trace import GRAPH
 from trace_workbench.train import as_examples, evaluate, train
 from trace_workbench.workbench import Session
+from trace_workbench.workbench.training_runs import TrainingRuns
 
 DATA = load()
 
@@ -168,6 +169,24 @@ def test_undo_takes_training_steps_back_one_by_one(server: ChatServer, tmp_path)
     assert agent.instruction.data == "Decide the language."
 
 
+def test_a_subscriber_hears_every_training_step_and_the_run_state_has_its_own_table(
+        server: ChatServer, tmp_path) -> None:
+    session = Session(tmp_path / "history.sqlite", notebook="train.ipynb")
+    heard: list[tuple[str, dict[str, Any]]] = []
+    session.subscribe(lambda event, payload: heard.append((event, payload)))
+    agent, result, _ = run_training(server, 4, session=session, run="lang")
+    assert [event for event, _ in heard] == ["trained"] * 4
+    assert [payload["step"] for _, payload in heard] == [s.history_step for s in result.steps]
+    assert heard[0][1]["values"] == {"str0": "Decide the language, v1."}
+    assert session.last_applied == result.steps[-1].history_step  # undo() would take the last one back
+    assert all("train" not in (row.proposal or {}) for row in session.steps())  # no state hidden in a proposal
+    state = TrainingRuns(session.history).last("lang")
+    assert state is not None and (state.next, state.stopped) == (4, "completed")
+    assert state.step == result.steps[-1].history_step
+    assert state.parameters == {"str0": agent.instruction.data} and state.best_score == result.best_score
+    assert TrainingRuns(session.history).last("another run") is None
+
+
 def test_resume_after_an_interrupted_run(server: ChatServer, tmp_path) -> None:
     expected_agent, expected, _ = run_training(server, 4)
     history = tmp_path / "history.sqlite"
@@ -185,10 +204,13 @@ def test_resume_after_an_interrupted_run(server: ChatServer, tmp_path) -> None:
     llm = LLM(model="optimizer-model", base_url=server.base_url, api_key="test-key", max_retries=0)
     agent = LangAgent()
     session = Session(history, notebook="train.ipynb")
+    heard: list[str] = []
+    session.subscribe(lambda event, payload: heard.append(event))
     with pytest.raises(KeyboardInterrupt):
         train(agent, DATA[:8], OptoPrime(agent.parameters(), llm=llm), interrupting, batch_size=4, epochs=2,
               validation=DATA[8:], metric=metric, session=session, progress=False)
     assert [r.decision for r in session.steps()] == ["trained", "cancelled"]
+    assert heard == ["trained", "cancelled"]
     assert agent.instruction.data == "Decide the language, v1."  # nothing half-applied
 
     GRAPH.clear()  # a new process: new nodes, a new optimizer and session, the same history file

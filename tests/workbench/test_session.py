@@ -358,3 +358,47 @@ def test_a_damaged_history_accepts_nothing_and_a_bad_one_is_refused_when_chosen(
     with pytest.raises(HistoryError, match="is a directory"):
         session.configure(history=tmp_path / "a folder")
     assert session.settings["history"] == str(path)
+
+
+def test_a_parameter_registered_later_joins_the_optimizer_keeping_its_memory(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi"}), reply({"prompt0": "Hey", "m0": 5}))
+    session = Session(memory_size=3)
+    make(session)
+    optimizer = session.optimizer
+    session.feedback(None, "shorter")
+    session.propose()
+    session.accept()
+    assert len(optimizer.memory) == 1
+    with GRAPH.scope("2") as scope:
+        m = session.parameter("m", 4, source="4", cell="2")
+        output = m + 1
+    session.add_output("2", output, scope)
+    assert session.optimizer is optimizer and m in optimizer.parameters and len(optimizer.memory) == 1
+    session.feedback("2", "bigger")
+    session.propose()
+    assert "shorter" in server.completion_requests[1].last_user_message  # the memory is in the prompt
+    assert session.accept() == {"prompt": "Hey", "m": 5}
+    assert optimizer.revert() == {"prompt0": "Hi", "m0": 4}  # one revert stack over old and new parameters
+    session.configure(model="another-model")
+    assert session.optimizer is not optimizer  # asked for: a new optimizer for the new model
+
+
+def test_stop_is_an_event_and_success_a_rule(server: ChatServer) -> None:
+    server.add_replies(reply({"n0": 2}), reply({"n0": 3}))
+    session = Session()
+    make(session)
+    with pytest.raises(TypeError, match="success="):
+        session.optimize(lambda value: "more", stop=lambda text, score: True)
+    stop = threading.Event()
+
+    def feedback(value: str) -> str:
+        if value.count("world") == 2:
+            stop.set()  # as the widget's Stop button would, while the loop runs
+        return "say it more times"
+
+    with pytest.raises(Cancelled, match="stopped after 1 round"):
+        session.optimize(feedback, steps=5, rerun=lambda: make(session), stop=stop)
+    assert [s.decision for s in session.history.steps()] == ["optimized", "cancelled"]
+    assert session.parameters["n"].data == 2 and session.pending is None and session.given_feedback == []
+    rounds = session.optimize(lambda value: "fine", steps=3, success=lambda text, score: text == "fine")
+    assert [r.success for r in rounds] == [True] and session.parameters["n"].data == 2

@@ -20,6 +20,7 @@ from trace_workbench.trace import operators as ops
 from trace_workbench.trace.bundle import FunModule, to_data
 from trace_workbench.trace.graph import GRAPH, Scope
 from trace_workbench.trace.nodes import ExceptionNode, Node, node
+from trace_workbench.workbench.events import Event
 from trace_workbench.workbench.session import Session
 
 __all__ = ["CellOptions", "CellRun", "TracedCells"]
@@ -125,7 +126,7 @@ class TracedCells:
         namespace[RUNTIME_NAME] = runtime
         with GRAPH.scope(label) as scope:
             self.session.scopes[label] = scope
-            self.session._emit("cell_started", label=label, scope=scope, options=options)
+            self.session.emit(Event.CELL_STARTED, label=label, scope=scope, options=options)
             try:
                 if rewritten.awaits:
                     self.run_coroutine(eval(rewritten.code, namespace))

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from trace_workbench.jupyter.writeback import WritebackError, write_back
+from trace_workbench.workbench.events import VALUE_EVENTS, Event
 from trace_workbench.workbench.session import Session
 
 __all__ = ["TARGET", "CellSync", "WriteStatus"]
 
 TARGET = "trace_workbench.cells"
-VALUE_EVENTS = ("accepted", "optimized", "undone", "restored")
+WRITTEN_EVENTS = VALUE_EVENTS - {Event.EDITED}
+"""The value changes written into the cells (a person's edit came from the cell itself)."""
 ANSWERS = ("overwrite", "below", "keep")
 
 
@@ -142,7 +144,7 @@ class CellSync:
     # -- values changed ---------------------------------------------------------------------------------
     def _on_session(self, event: str, payload: dict[str, Any]) -> None:
         values = payload.get("values")
-        if event not in VALUE_EVENTS or not values:
+        if event not in WRITTEN_EVENTS or not values:
             return
         touched: dict[str, list[str]] = {}
         for name in values:

@@ -474,5 +474,5 @@ class TraceMagics(Magics):
             return self.cells.rerun(label) if label is not None else None
 
         self._session_call(lambda: self.session.optimize(
-            feedback, args.steps, output=label, rerun=rerun, stop=stop, target=args.target, progress=progress))
+            feedback, args.steps, output=label, rerun=rerun, success=stop, target=args.target, progress=progress))
 

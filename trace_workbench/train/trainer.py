@@ -5,8 +5,10 @@ concurrent.futures Executor), asks ``feedback_fn`` about every output in dataset
 output its feedback (the optimizer reads them combined) and makes one optimizer step. Between steps
 the program is validated; the best parameters are kept (``result.restore_best()``); the run stops
 early at a target score or when a token budget is spent. With a Session, every step is a
-"trained" row of its history, carrying the full parameter values, so ``resume=True`` continues an
-interrupted run after its last completed step; an interrupt is recorded as "cancelled".
+"trained" step of its history (its listeners are told, and ``session.undo()`` takes it back), and
+the run's state (the full parameter values) is kept in the history file's ``training_runs`` table,
+so ``resume=True`` continues an interrupted run after its last completed step; an interrupt is
+recorded as "cancelled".
 
 Results do not depend on the number of threads: outputs, feedback and backward passes are taken in
 dataset order, and nothing is applied while forward passes run.
@@ -28,12 +30,12 @@ from trace_workbench.trace.values import value_kind
 from trace_workbench.train.data import Example, as_examples
 from trace_workbench.train.evaluate import evaluate, forward, value
 from trace_workbench.train.runner import run_concurrently
-from trace_workbench.workbench.history import ValueChange, decode_value, encode_value
+from trace_workbench.workbench.events import Event
+from trace_workbench.workbench.history import ValueChange
 from trace_workbench.workbench.session import Session, as_feedback
+from trace_workbench.workbench.training_runs import TrainingRuns, TrainingState
 
 __all__ = ["TrainResult", "TrainStep", "as_feedback", "train"]
-
-TRAINED = "trained"
 
 
 @dataclass
@@ -109,13 +111,19 @@ def _default_meters(optimizer: Optimizer) -> list[UsageMeter]:
     return meters
 
 
-def _last_state(session: Session, run: str) -> dict[str, Any] | None:
-    """The state saved with the last completed step of `run` in the session's history, if any."""
-    for row in reversed(session.steps()):
-        state = (row.proposal or {}).get("train") if row.decision == TRAINED else None
-        if isinstance(state, dict) and state.get("run") == run:
-            return state
-    return None
+def _resume(runs: TrainingRuns, run: str, optimizer: Optimizer) -> TrainingState | None:
+    """Run `run`'s saved state, with the optimizer's parameters set to its values (None: nothing to resume)."""
+    state = runs.last(run)
+    if state is None:
+        return None
+    by_name = optimizer.parameters_by_name
+    if set(state.parameters) != set(by_name):
+        raise ValueError(f"cannot resume run {run!r}: its history has parameters {sorted(state.parameters)}, the "
+                         f"optimizer has {sorted(by_name)} (names come from the order nodes are made)")
+    update = {by_name[n]: v for n, v in state.parameters.items() if by_name[n]._data != v}
+    if update:
+        optimizer.update(update)
+    return state
 
 
 def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
@@ -156,30 +164,18 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
         return evaluate(program, validation, metric or score_of, num_threads=num_threads, executor=executor,
                         min_score=min_score).mean
 
-    if session is not None:
-        session.adopt(optimizer.parameters)  # so its history steps can be restored
-    start, tokens_before, stopped = 0, 0, None
-    best_score: float | None = None
-    best_parameters = snapshot()
-    if resume:
-        state = _last_state(session, run)
-        if state is not None:
-            start, tokens_before, stopped = state["next"], state["tokens"], state.get("stopped")
-            saved = {name: decode_value(text) for name, text in state["parameters"].items()}
-            if set(saved) != set(by_name):
-                raise ValueError(f"cannot resume run {run!r}: its history has parameters {sorted(saved)}, the "
-                                 f"optimizer has {sorted(by_name)} (names come from the order nodes are made)")
-            update = {by_name[n]: v for n, v in saved.items() if n in by_name and by_name[n]._data != v}
-            if update:
-                optimizer.update(update)
-            best_score = state.get("best_score")
-            best_parameters = {name: decode_value(text) for name, text in state["best_parameters"].items()}
-    tokens = _Tokens(meters if meters is not None else _default_meters(optimizer), tokens_before)
-    steps: list[TrainStep] = []
-
     def reached(score: float | None) -> bool:
         return target is not None and score is not None and score >= target
 
+    runs = TrainingRuns(session.history) if session is not None else None
+    if session is not None:
+        session.adopt(optimizer.parameters)  # so its history steps can be restored
+    state = _resume(runs, run, optimizer) if resume and runs is not None else None
+    start, stopped = (state.next, state.stopped) if state is not None else (0, None)
+    best_score = state.best_score if state is not None else None
+    best_parameters = state.best_parameters if state is not None else snapshot()
+    tokens = _Tokens(meters if meters is not None else _default_meters(optimizer), state.tokens if state else 0)
+    steps: list[TrainStep] = []
     if validation is not None and start == 0:
         best_score = validate()
         if reached(best_score):
@@ -217,22 +213,18 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
                 record = TrainStep(step=index + 1, epoch=epoch, batch=number, score=step.score, validation=val,
                                    tokens=used, changed=step.changed, proposal=step.proposal)
                 if session is not None:
-                    state = {"run": run, "next": index + 1, "tokens": used, "stopped": stopped,
-                             "epoch": epoch, "batch": number, "best_score": best_score,
-                             "parameters": {n: encode_value(v) for n, v in snapshot().items()},
-                             "best_parameters": {n: encode_value(v) for n, v in best_parameters.items()}}
-                    changes = step.value_changes(by_name, session)
-                    record.history_step = session.history.record(
-                        TRAINED, step.changed, feedback=step.feedback, score=val if val is not None else step.score,
-                        optimizer=type(optimizer).__name__,
-                        proposal={**(step.proposal.to_dict() if step.proposal else {}), "train": state},
-                        usage={"total_tokens": used}, note=f"{run}: step {index + 1}/{total}, epoch {epoch + 1}",
-                        changes=changes)
-                    if changes:
-                        session.remember(record.history_step, changes)
+                    record.history_step = session.record_applied(
+                        Event.TRAINED, step.value_changes(by_name, session), names=step.changed,
+                        feedback=step.feedback, score=val if val is not None else step.score,
+                        optimizer=type(optimizer).__name__, proposal=step.proposal.to_dict() if step.proposal else None,
+                        usage={"total_tokens": used}, note=f"{run}: step {index + 1}/{total}, epoch {epoch + 1}")
             except BaseException:
                 step.undo(optimizer)
                 raise
+            if runs is not None:  # the step is recorded: if saving this fails, resuming repeats the step
+                runs.save(run, TrainingState(next=index + 1, tokens=used, stopped=stopped, best_score=best_score,
+                                             parameters=snapshot(), best_parameters=best_parameters,
+                                             step=record.history_step))
             steps.append(record)
             index += 1
             if bar is not None:
@@ -240,9 +232,8 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
                 bar.set_postfix(step=index, score=_shown(val if val is not None else step.score), tokens=used)
     except KeyboardInterrupt:
         if session is not None:
-            session.history.record("cancelled", note=f"{run}: training interrupted at step {index + 1}/{total} after "
-                                   f"{time.perf_counter() - started:.1f} s; completed steps are kept, resume=True "
-                                   "continues")
+            session.cancel(f"{run}: training interrupted at step {index + 1}/{total} after "
+                           f"{time.perf_counter() - started:.1f} s; completed steps are kept, resume=True continues")
         raise
     finally:
         if bar is not None:

@@ -62,6 +62,19 @@ CREATE TABLE IF NOT EXISTS changes (
     PRIMARY KEY (step, name)
 );
 CREATE INDEX IF NOT EXISTS steps_by_notebook ON steps(notebook, id);
+CREATE TABLE IF NOT EXISTS training_runs (
+    notebook TEXT NOT NULL,
+    run TEXT NOT NULL,
+    step INTEGER REFERENCES steps(id),
+    updated REAL NOT NULL,
+    next INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    stopped TEXT,
+    best_score REAL,
+    parameters TEXT NOT NULL,
+    best_parameters TEXT NOT NULL,
+    PRIMARY KEY (notebook, run)
+);
 """
 _COLUMNS = {
     "steps": {"cell": "TEXT", "feedback": "TEXT", "score": "REAL", "optimizer": "TEXT", "proposal": "TEXT",
@@ -301,25 +314,41 @@ class History:
                     proposal[name] = _bounded(proposal[name], name, cut)
             if cut:
                 proposal["cut"] = cut
+        with self.connection(f"could not record the {decision} step (nothing was written)", write=True) as connection:
+            cursor = connection.execute(
+                "INSERT INTO steps (created, session, notebook, cell, decision, names, feedback, score, "
+                "optimizer, proposal, usage, ref, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), self.session, self.notebook, _text(cell), decision, json.dumps(list(names)),
+                 feedback, score, optimizer, _json(proposal), _json(usage), ref, note))
+            step = int(cursor.lastrowid or 0)
+            connection.executemany("INSERT INTO changes (step, name, cell, kind, before, after, diff) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?)", [(step, *row) for row in rows])
+            self._read_back(connection, step, rows)
+        return step
+
+    @contextmanager
+    def connection(self, doing: str, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """The file's connection (rows as sqlite3.Row) for one read, or with write=True one transaction
+        (BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises). An SQLite error is raised as a
+        HistoryError saying what could not be done (`doing`)."""
         with self._lock:
             try:
                 connection = self._connect()
-                with _transaction(connection):
-                    cursor = connection.execute(
-                        "INSERT INTO steps (created, session, notebook, cell, decision, names, feedback, score, "
-                        "optimizer, proposal, usage, ref, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (time.time(), self.session, self.notebook, _text(cell), decision, json.dumps(list(names)),
-                         feedback, score, optimizer, _json(proposal), _json(usage), ref, note))
-                    step = int(cursor.lastrowid or 0)
-                    connection.executemany("INSERT INTO changes (step, name, cell, kind, before, after, diff) "
-                                           "VALUES (?, ?, ?, ?, ?, ?, ?)", [(step, *row) for row in rows])
-                    self._read_back(connection, step, rows)
+                connection.row_factory = sqlite3.Row
+                try:
+                    if write:
+                        with _transaction(connection):
+                            yield connection
+                    else:
+                        yield connection
+                finally:
+                    connection.row_factory = None
             except sqlite3.DatabaseError as e:
                 if isinstance(e, _OUR_MISTAKES):
                     raise
-                raise self._error(e, f"could not record the {decision} step (nothing was written)") from None
-            self._seen = self._stat()
-            return step
+                raise self._error(e, doing) from None
+            if write:
+                self._seen = self._stat()
 
     def _read_back(self, connection: sqlite3.Connection, step: int, rows: list[tuple[Any, ...]]) -> None:
         """Inside the step's transaction: the step and its changes must read back as written."""
@@ -336,36 +365,18 @@ class History:
         if not all_notebooks:
             query += " WHERE notebook = ?"
             arguments = (self.notebook if notebook is None else notebook,)
-        with self._lock:
-            connection = self._connect()
-            connection.row_factory = sqlite3.Row
-            try:
-                rows = connection.execute(query + " ORDER BY id", arguments).fetchall()
-                changes = self._changes(connection, [row["id"] for row in rows])
-            except sqlite3.DatabaseError as e:
-                if isinstance(e, _OUR_MISTAKES):
-                    raise
-                raise self._error(e, "could not be read") from None
-            finally:
-                connection.row_factory = None
+        with self.connection("could not be read") as connection:
+            rows = connection.execute(query + " ORDER BY id", arguments).fetchall()
+            changes = self._changes(connection, [row["id"] for row in rows])
         return [_step(row, changes.get(row["id"], [])) for row in rows]
 
     def step(self, number: int) -> Step:
         """The step numbered `number` (of any notebook); KeyError if there is none."""
-        with self._lock:
-            connection = self._connect()
-            connection.row_factory = sqlite3.Row
-            try:
-                row = connection.execute("SELECT * FROM steps WHERE id = ?", (number,)).fetchone()
-                if row is None:
-                    raise KeyError(f"the history {self.path} has no step #{number}")
-                changes = self._changes(connection, [number])
-            except sqlite3.DatabaseError as e:
-                if isinstance(e, _OUR_MISTAKES):
-                    raise
-                raise self._error(e, "could not be read") from None
-            finally:
-                connection.row_factory = None
+        with self.connection("could not be read") as connection:
+            row = connection.execute("SELECT * FROM steps WHERE id = ?", (number,)).fetchone()
+            if row is None:
+                raise KeyError(f"the history {self.path} has no step #{number}")
+            changes = self._changes(connection, [number])
         return _step(row, changes.get(number, []))
 
     @staticmethod
