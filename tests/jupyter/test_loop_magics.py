@@ -9,8 +9,9 @@ import threading
 
 from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.testing import ChatServer
+from trace_workbench.testing.front_end import ScriptedFrontEnd
 from trace_workbench.trace import GRAPH
-from trace_workbench.workbench import get_session
+from trace_workbench.workbench import Session, get_session
 
 from .conftest import reply, run
 
@@ -265,3 +266,73 @@ def test_a_propose_the_recording_lacks_is_answered_by_the_local_model(shell, mon
     assert run(shell, "%trace_propose").success
     shown = output_of(capsys)
     assert LOCAL_NOTE in shown and "--- greeting (str)" in shown
+
+
+def test_history_says_when_other_notebooks_share_the_file(shell, server: ChatServer, tmp_path, capsys) -> None:
+    other = Session(tmp_path / ".trace_workbench" / "history.sqlite", notebook=str(tmp_path / "other.ipynb"))
+    other.parameter("x", 1, source="1")
+    other.parameter("x", 2, source="2")  # an edit: step #1, of the other notebook
+    other.close()
+    server.add_replies(reply({"n0": 3}))
+    run(shell, CELL)
+    run(shell, "%trace_feedback three lines")
+    run(shell, "%trace_propose")
+    run(shell, "%trace_accept")
+    output_of(capsys)
+    assert run(shell, "%trace_history").success
+    shown = output_of(capsys)
+    assert "1 step of this notebook (the file is shared with 1 other notebook" in shown and "#2 " in shown
+    assert "#1 " not in shown and "step(s)" not in shown
+    assert run(shell, "%trace_history --all").success
+    shown = output_of(capsys)
+    assert "2 steps of 2 notebooks" in shown and "#1 " in shown
+
+
+def test_restore_before_or_after_a_step_undo_and_one_steps_values(shell, server: ChatServer, capsys) -> None:
+    server.add_replies(reply({"prompt0": "Write a haiku", "n0": 3}), reply({"n0": 4}))
+    run(shell, CELL)
+    for text in ("a haiku", "four lines"):
+        run(shell, f"%trace_feedback {text}")
+        run(shell, "%trace_propose")
+        run(shell, "%trace_accept")
+    first, second = (s.id for s in get_session().history.steps())
+    output_of(capsys)
+    assert run(shell, f"%trace_history {first}").success
+    shown = output_of(capsys)
+    assert "before: prompt = 'Write a poem'" in shown and "after:  prompt = 'Write a haiku'" in shown
+    assert "before: n = 2" in shown and "after:  n = 3" in shown and f"%trace_restore {first} --before" in shown
+    assert run(shell, f"%trace_restore {first} --before").success  # the values before the first step
+    assert f"Restored step #{first} (the values before it)" in output_of(capsys)
+    assert (shell.user_ns["prompt"], shell.user_ns["n"]) == ("Write a poem", 2)
+    assert run(shell, f"%trace_restore {second}").success  # the values after it: only n changed there
+    assert (shell.user_ns["prompt"], shell.user_ns["n"]) == ("Write a poem", 4)
+    restored = get_session().last_applied
+    assert run(shell, "%trace_undo").success
+    assert f"Undone step #{restored}: n = 2" in output_of(capsys)
+    assert (shell.user_ns["prompt"], shell.user_ns["n"]) == ("Write a poem", 2)
+    for line, says in ((f"%trace_history {second + 5}", f"no step #{second + 5}"),
+                       ("%trace_history one", "invalid int value"),
+                       (f"%trace_history {first} --all", "shows one step whole"),
+                       ("%trace_restore", "required: step"),
+                       (f"%trace_restore {first} --before nothing", "changed no parameter among nothing")):
+        result = run(shell, line)
+        assert not result.success, line
+        shown = output_of(capsys)
+        assert "UsageError" in shown and says in shown, (line, shown)
+
+
+def test_restore_before_and_history_of_a_step_in_a_real_kernel(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0])
+    kernel[1].add_replies(reply({"prompt0": "Write a haiku"}))
+    assert front.execute("load", "%load_ext trace_workbench") == ""
+    assert "Error" not in front.execute("cell", CELL)
+    for number, line in enumerate(("%trace_feedback a haiku", "%trace_propose", "%trace_accept")):
+        assert "Error" not in front.execute(f"loop-{number}", line)
+    shown = front.execute("one", "%trace_history 1")
+    assert "before: prompt = 'Write a poem'" in shown and "after:  prompt = 'Write a haiku'" in shown
+    assert "Restored step #1 (the values before it)" in front.execute("before", "%trace_restore 1 --before")
+    assert front.python("print(prompt)").strip() == "Write a poem"
+    assert "Undone step #2" in front.execute("undo", "%trace_undo")
+    assert front.python("print(prompt)").strip() == "Write a haiku"
+    assert "UsageError: the history" in front.execute("bad", "%trace_restore 7 --before")
+    assert "UsageError" in front.execute("bad-number", "%trace_history seven")

@@ -21,6 +21,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.utils.process import arg_split
 
 import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
@@ -29,7 +30,7 @@ from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
-from trace_workbench.workbench.history import HistoryError
+from trace_workbench.workbench.history import History, HistoryError, Step
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
 __all__ = ["CellSyntaxError", "TraceMagics", "install_syntax_error_display"]
@@ -167,6 +168,43 @@ def _values_text(values: dict[str, Any]) -> str:
         return text if len(text) <= 80 else text[:77] + "..."
 
     return ", ".join(f"{name} = {short(value)}" for name, value in values.items())
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _history_heading(history: History, count: int, notebook: str, all_notebooks: bool) -> str:
+    """The line above `%trace_history`'s list: what is listed, and whether other notebooks share the file
+    (their steps take numbers too, so this notebook's need not run 1, 2, 3)."""
+    notebooks = history.notebooks()
+    if all_notebooks:
+        return f"History {history.path}: {_plural(count, 'step')} of {_plural(len(notebooks), 'notebook')}"
+    others = len([n for n in notebooks if n != notebook])
+    heading = f"History {history.path}: {_plural(count, 'step')} of this notebook"
+    if others:
+        heading += (f" (the file is shared with {_plural(others, 'other notebook')}, numbered in one sequence; "
+                    "--all lists theirs too)")
+    return heading
+
+
+def _step_text(step: Step, notebook: str) -> str:
+    """One history step whole: its line, its reasoning, and each parameter's value before and after it."""
+    lines = [step.summary()]
+    if step.notebook != notebook:
+        lines.append(f"  (a step of another notebook: {step.notebook or 'none named'})")
+    if step.reasoning:
+        lines.append(textwrap.indent(f"Reasoning: {step.reasoning.strip()}", "  "))
+    if not step.changes:
+        lines.append("  It changed no parameter.")
+        return "\n".join(lines)
+    for change in step.changes:
+        lines += ["", f"--- {change.name} ({change.kind})", f"  before: {_values_text({change.name: change.before})}",
+                  f"  after:  {_values_text({change.name: change.after})}",
+                  textwrap.indent(change.diff.rstrip("\n"), "  ")]
+    lines += ["", f"%trace_restore {step.id} --before puts back the values before this step, "
+                  f"%trace_restore {step.id} those after it; %trace_undo takes a restore back."]
+    return "\n".join(lines)
 
 
 @magics_class
@@ -366,21 +404,30 @@ class TraceMagics(Magics):
     @magic_arguments()
     @line_magic
     def trace_undo(self, line: str) -> None:
-        """Put back the values from before the last accepted, optimized or restored step."""
+        """Put back the values from before the last accepted, optimized, trained or restored step of this kernel."""
         parse_argstring(self.trace_undo, line)
+        step = self.session.last_applied
         values = self._session_call(self.session.undo)
         if values is not None:
-            print(f"Undone: {_values_text(values)}")
+            print(f"Undone step #{step}: {_values_text(values)}")
 
     @magic_arguments()
+    @argument("step", nargs="?", type=int, help="Show this one step: each value before and after it.")
     @argument("--all", action="store_true", help="Steps of every notebook sharing the history file.")
     @argument("--diff", action="store_true", help="Show each step's diffs and reasoning.")
     @line_magic
     def trace_history(self, line: str) -> None:
-        """List the steps in the history file (this notebook's unless --all)."""
+        """List the steps in the history file (this notebook's unless --all), or show one step's values."""
         args = parse_argstring(self.trace_history, line)
+        if args.step is not None:
+            if args.all or args.diff:
+                raise UsageError("%trace_history STEP shows one step whole; --all and --diff are for the list")
+            step = self._session_call(lambda: self.session.history.step(args.step))
+            if step is not None:
+                print(_step_text(step, self.session.notebook))
+            return
         steps = self.session.steps(all_notebooks=args.all)
-        print(f"History {self.session.history.path}: {len(steps)} step(s)")
+        print(_history_heading(self.session.history, len(steps), self.session.notebook, args.all))
         for step in steps:
             print(step.summary())
             if args.diff:
@@ -392,14 +439,18 @@ class TraceMagics(Magics):
     @magic_arguments()
     @argument("step", type=int, help="The history step whose values to bring back (see %%trace_history).")
     @argument("names", nargs="*", help="Only these parameters (default: all the step changed).")
+    @argument("--before", action="store_true",
+              help="The values from before the step (default: after it), e.g. those before the first step.")
     @line_magic
     def trace_restore(self, line: str) -> None:
-        """Set parameters to their values after a history step (also one from before a kernel restart)."""
-        args = parse_argstring(self.trace_restore, line)
+        """Set parameters to their values after a history step, or before it with --before (also a step from
+        before a kernel restart); %trace_undo takes it back."""
+        args = self.trace_restore.parser.parse_intermixed_args(arg_split(line))  # --before also after names
         names = _names(args.names) or None
-        values = self._session_call(lambda: self.session.restore(args.step, names))
+        values = self._session_call(lambda: self.session.restore(args.step, names, before=args.before))
         if values is not None:
-            print(f"Restored step #{args.step}: {_values_text(values)}")
+            which = "the values before it" if args.before else "the values after it"
+            print(f"Restored step #{args.step} ({which}): {_values_text(values)}")
 
     @magic_arguments()
     @argument("settings", nargs="*", help="model=NAME base_url=URL optimizer=optoprime|opro|textgrad timeout=S "

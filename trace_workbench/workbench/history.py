@@ -370,6 +370,12 @@ class History:
             changes = self._changes(connection, [row["id"] for row in rows])
         return [_step(row, changes.get(row["id"], [])) for row in rows]
 
+    def notebooks(self) -> dict[str, int]:
+        """How many steps each notebook recorded in this file (several notebooks may share it)."""
+        with self.connection("could not be read") as connection:
+            rows = connection.execute("SELECT notebook, COUNT(*) FROM steps GROUP BY notebook ORDER BY MIN(id)")
+            return {row[0]: row[1] for row in rows}
+
     def step(self, number: int) -> Step:
         """The step numbered `number` (of any notebook); KeyError if there is none."""
         with self.connection("could not be read") as connection:
