@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+import trace_workbench
 from trace_workbench.testing import ChatServer
 from trace_workbench.workbench import STEP_EVENTS, VALUE_EVENTS, Event, Session
 from trace_workbench.workbench.events import Events
@@ -52,3 +56,12 @@ def test_every_event_of_a_session_loop_is_an_event_with_its_payload(server: Chat
     assert by_event[Event.ACCEPTED]["values"] == accepted == {"prompt": "Hi"}
     assert by_event[Event.UNDONE]["ref"] == by_event[Event.ACCEPTED]["step"]
     assert {e for e, p in heard if "step" in p} <= STEP_EVENTS
+
+
+def test_every_event_is_emitted_somewhere_and_the_readme_lists_them_all() -> None:
+    package = Path(trace_workbench.__file__).parent
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py") if p.name != "events.py")
+    assert [e.name for e in Event if f"Event.{e.name}" not in sources] == []
+    readme = (package.parent / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"for each `trace_workbench\.workbench\.Event` \((.*?)\)", readme, re.DOTALL)
+    assert listed is not None and re.findall(r'"(\w+)"', listed.group(1)) == [e.value for e in Event]
