@@ -147,99 +147,144 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
     if resume and session is None:
         raise ValueError("resume=True reads the last completed step from a Session's history: pass session=")
     examples = as_examples(dataset)
-    batches = [examples[i:i + batch_size] for i in range(0, len(examples), batch_size)]
-    total = epochs * len(batches)
-    by_name = optimizer.parameters_by_name
-
-    def snapshot() -> dict[str, Any]:
-        return {name: p._data for name, p in by_name.items()}
-
-    def score_of(output: Any, info: Any) -> float:
-        score = as_feedback(feedback_fn(output, info))[1]
-        return min_score if score is None else score
-
-    def validate() -> float | None:
-        if validation is None:
-            return None
-        return evaluate(program, validation, metric or score_of, num_threads=num_threads, executor=executor,
-                        min_score=min_score).mean
-
-    def reached(score: float | None) -> bool:
-        return target is not None and score is not None and score >= target
-
     runs = TrainingRuns(session.history) if session is not None else None
     if session is not None:
         session.adopt(optimizer.parameters)  # so its history steps can be restored
     state = _resume(runs, run, optimizer) if resume and runs is not None else None
-    start, stopped = (state.next, state.stopped) if state is not None else (0, None)
-    best_score = state.best_score if state is not None else None
-    best_parameters = state.best_parameters if state is not None else snapshot()
+    training = _Run(program=program, optimizer=optimizer, feedback_fn=feedback_fn,
+                    batches=[examples[i:i + batch_size] for i in range(0, len(examples), batch_size)],
+                    epochs=epochs, num_threads=num_threads, executor=executor, validation=validation, metric=metric,
+                    target=target, token_budget=token_budget, min_score=min_score, session=session, runs=runs,
+                    name=run)
+    start = training.resume_from(state) if state is not None else 0
     tokens = _Tokens(meters if meters is not None else _default_meters(optimizer), state.tokens if state else 0)
-    steps: list[TrainStep] = []
     if validation is not None and start == 0:
-        best_score = validate()
-        if reached(best_score):
-            stopped = "target"
-
+        training.best_score = training.validate()
+        if training.reached(training.best_score):
+            training.stopped = "target"
+    steps: list[TrainStep] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, initial=min(start, total), desc=f"train {run}", unit="step")
+        bar = tqdm(total=training.total, initial=min(start, training.total), desc=f"train {run}", unit="step")
     started = time.perf_counter()
     index = start
     try:
-        while stopped is None and index < total:
-            epoch, number = divmod(index, len(batches))
-            step = _one_step(program, batches[number], optimizer, feedback_fn, num_threads, executor, min_score)
-            if validation is None:
-                if step.score is not None and (best_score is None or step.score > best_score):
-                    best_score, best_parameters = step.score, step.before
-                if reached(step.score):
-                    stopped = "target"
-                    break
-            step.apply(optimizer)
-            try:
-                val = validate()
-                if val is not None and (best_score is None or val > best_score):
-                    best_score, best_parameters = val, snapshot()
-                used = tokens.used()
-                if reached(val):
-                    stopped = "target"
-                elif token_budget is not None and used >= token_budget:
-                    stopped = "token budget"
-                elif index + 1 == total:
-                    stopped = "completed"
-                record = TrainStep(step=index + 1, epoch=epoch, batch=number, score=step.score, validation=val,
-                                   tokens=used, changed=step.changed, proposal=step.proposal)
-                if session is not None:
-                    record.history_step = session.record_applied(
-                        Event.TRAINED, step.value_changes(by_name, session), names=step.changed,
-                        feedback=step.feedback, score=val if val is not None else step.score,
-                        optimizer=type(optimizer).__name__, proposal=step.proposal.to_dict() if step.proposal else None,
-                        usage={"total_tokens": used}, note=f"{run}: step {index + 1}/{total}, epoch {epoch + 1}")
-            except BaseException:
-                step.undo(optimizer)
-                raise
-            if runs is not None:  # the step is recorded: if saving this fails, resuming repeats the step
-                runs.save(run, TrainingState(next=index + 1, tokens=used, stopped=stopped, best_score=best_score,
-                                             parameters=snapshot(), best_parameters=best_parameters,
-                                             step=record.history_step))
+        while training.stopped is None and index < training.total:
+            record = training.step(index, tokens)
+            if record is None:
+                break
             steps.append(record)
             index += 1
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(step=index, score=_shown(val if val is not None else step.score), tokens=used)
+                shown = record.validation if record.validation is not None else record.score
+                bar.set_postfix(step=index, score=_shown(shown), tokens=record.tokens)
     except KeyboardInterrupt:
         if session is not None:
-            session.cancel(f"{run}: training interrupted at step {index + 1}/{total} after "
+            session.cancel(f"{run}: training interrupted at step {index + 1}/{training.total} after "
                            f"{time.perf_counter() - started:.1f} s; completed steps are kept, resume=True continues")
         raise
     finally:
         if bar is not None:
             bar.close()
-    return TrainResult(steps=steps, stopped=stopped or "completed", best_score=best_score,
-                       best_parameters=best_parameters, tokens=tokens.used(), optimizer=optimizer)
+    return TrainResult(steps=steps, stopped=training.stopped or "completed", best_score=training.best_score,
+                       best_parameters=training.best_parameters, tokens=tokens.used(), optimizer=optimizer)
+
+
+@dataclass
+class _Run:
+    """One training run: what it trains on and how, and where it stands (best score, why it stopped)."""
+
+    program: Callable[[Any], Any]
+    optimizer: Optimizer
+    feedback_fn: Callable[[Any, Any], Any]
+    batches: list[list[Example]]
+    epochs: int
+    num_threads: int | None
+    executor: Executor | None
+    validation: Any
+    metric: Callable[[Any, Any], float] | None
+    target: float | None
+    token_budget: int | None
+    min_score: float
+    session: Session | None
+    runs: TrainingRuns | None
+    name: str
+    stopped: str | None = field(default=None, init=False)
+    best_score: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = self.optimizer.parameters_by_name
+        self.total = self.epochs * len(self.batches)
+        self.best_parameters = self.snapshot()
+
+    def resume_from(self, state: TrainingState) -> int:
+        """Take up a saved state; returns the index of the next step."""
+        self.stopped, self.best_score, self.best_parameters = state.stopped, state.best_score, state.best_parameters
+        return state.next
+
+    def snapshot(self) -> dict[str, Any]:
+        return {name: p._data for name, p in self.by_name.items()}
+
+    def score_of(self, output: Any, info: Any) -> float:
+        score = as_feedback(self.feedback_fn(output, info))[1]
+        return self.min_score if score is None else score
+
+    def validate(self) -> float | None:
+        if self.validation is None:
+            return None
+        return evaluate(self.program, self.validation, self.metric or self.score_of, num_threads=self.num_threads,
+                        executor=self.executor, min_score=self.min_score).mean
+
+    def reached(self, score: float | None) -> bool:
+        return self.target is not None and score is not None and score >= self.target
+
+    def step(self, index: int, tokens: _Tokens) -> TrainStep | None:
+        """Make step `index` (run, feedback, apply, validate, record); None if the batch already met the target."""
+        epoch, number = divmod(index, len(self.batches))
+        step = _one_step(self.program, self.batches[number], self.optimizer, self.feedback_fn, self.num_threads,
+                         self.executor, self.min_score)
+        if self.validation is None:
+            if step.score is not None and (self.best_score is None or step.score > self.best_score):
+                self.best_score, self.best_parameters = step.score, step.before
+            if self.reached(step.score):
+                self.stopped = "target"
+                return None
+        step.apply(self.optimizer)
+        try:
+            val = self.validate()
+            if val is not None and (self.best_score is None or val > self.best_score):
+                self.best_score, self.best_parameters = val, self.snapshot()
+            used = tokens.used()
+            if self.reached(val):
+                self.stopped = "target"
+            elif self.token_budget is not None and used >= self.token_budget:
+                self.stopped = "token budget"
+            elif index + 1 == self.total:
+                self.stopped = "completed"
+            record = TrainStep(step=index + 1, epoch=epoch, batch=number, score=step.score, validation=val,
+                               tokens=used, changed=step.changed, proposal=step.proposal)
+            if self.session is not None:
+                record.history_step = self._record(self.session, step, record)
+        except BaseException:
+            step.undo(self.optimizer)
+            raise
+        if self.runs is not None:  # the step is recorded: if saving this fails, resuming repeats the step
+            self.runs.save(self.name, TrainingState(next=index + 1, tokens=used, stopped=self.stopped,
+                                                    best_score=self.best_score, parameters=self.snapshot(),
+                                                    best_parameters=self.best_parameters, step=record.history_step))
+        return record
+
+    def _record(self, session: Session, step: _Step, record: TrainStep) -> int:
+        """Record `step` as a "trained" step of the session (its listeners are told); returns its number."""
+        return session.record_applied(
+            Event.TRAINED, step.value_changes(self.by_name, session), names=step.changed, feedback=step.feedback,
+            score=record.validation if record.validation is not None else step.score,
+            optimizer=type(self.optimizer).__name__, proposal=step.proposal.to_dict() if step.proposal else None,
+            usage={"total_tokens": record.tokens},
+            note=f"{self.name}: step {record.step}/{self.total}, epoch {record.epoch + 1}")
 
 
 def _shown(score: float | None) -> str:
