@@ -28,7 +28,9 @@ from trace_workbench.jupyter.cell_sync import CellSync
 from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.llm.local import LOCAL_NOTE
-from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
+from trace_workbench.optimizers import ApplyError, OptimizerError
+from trace_workbench.optimizers.rendering import as_text, proposal_view
+from trace_workbench.trace.text import shorten
 from trace_workbench.workbench.history import HistoryError
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
@@ -104,69 +106,9 @@ def _user_frames(tb: TracebackType | None) -> TracebackType | None:
     return trimmed
 
 
-def _show_proposal(proposal: Proposal, name_of: Callable[[str], str]) -> str:
-    """The proposal as text: each parameter's diff with its reasoning, then what could not be used.
-
-    A proposal with candidates is shown candidate by candidate (index, score, reasoning, diffs).
-    """
-    if isinstance(proposal, Candidate) and proposal.candidates:
-        return _show_candidates(proposal, name_of)
-    lines = [f"{proposal.optimizer} proposal (step {proposal.step})"]
-    lines += _proposal_body(proposal, name_of)
-    if proposal.usage is not None:
-        lines += ["", f"Tokens: {proposal.usage.total_tokens}"]
-        if proposal.usage.local_calls:
-            lines.append(LOCAL_NOTE)
-    if proposal.changes:
-        lines += ["", "%trace_accept [names] applies it, %trace_reject refuses it."]
-    return "\n".join(lines)
-
-
-def _show_candidates(chosen: Candidate, name_of: Callable[[str], str]) -> str:
-    """Every candidate of a proposal: a header (index, score, the default mark) and its body."""
-    count = len(chosen.candidates)
-    lines = [f"{chosen.optimizer} proposal (step {chosen.step}): {count} candidates"]
-    for candidate in chosen.candidates:
-        score = "" if candidate.score is None else f", score {candidate.score:g}"
-        default = " (the default choice)" if candidate.index == chosen.index else ""
-        lines += ["", f"=== Candidate {candidate.index}{score}{default}"]
-        if candidate.evaluation_error:
-            lines.append(f"Not scored: {candidate.evaluation_error}")
-        lines += textwrap.indent("\n".join(_proposal_body(candidate, name_of)), "  ").splitlines()
-    if chosen.usage is not None:
-        lines += ["", f"Tokens: {chosen.usage.total_tokens}"]
-        if chosen.usage.local_calls:
-            lines.append(LOCAL_NOTE)
-    lines += ["", f"%trace_accept --candidate K [names] applies candidate K (0 to {count - 1}; default "
-                  f"{chosen.index}), %trace_reject refuses them all."]
-    return "\n".join(lines)
-
-
-def _proposal_body(proposal: Proposal, name_of: Callable[[str], str]) -> list[str]:
-    """The lines of one proposal (or candidate): error, reasoning, each parameter's diff, unusable parts."""
-    lines: list[str] = []
-    if proposal.error:
-        lines.append(f"The reply could not be used: {proposal.error}")
-    if not proposal.changes and not proposal.error:
-        lines.append("No change proposed.")
-    if proposal.reasoning:
-        lines += ["", "Reasoning:", textwrap.indent(proposal.reasoning.strip(), "  ")]
-    for py_name, change in proposal.changes.items():
-        name = name_of(py_name)
-        lines += ["", f"--- {name} ({change.kind})", change.diff.rstrip("\n")]
-        if change.reasoning:
-            lines.append(textwrap.indent(f"Why: {change.reasoning.strip()}", "  "))
-    for py_name, why in proposal.rejected.items():
-        lines.append(f"Not usable, {name_of(py_name)}: {why}")
-    return lines
-
-
 def _values_text(values: dict[str, Any]) -> str:
-    def short(value: Any) -> str:
-        text = repr(value)
-        return text if len(text) <= 80 else text[:77] + "..."
-
-    return ", ".join(f"{name} = {short(value)}" for name, value in values.items())
+    """`name = value, ...` with each value's repr cut to 80 characters."""
+    return ", ".join(f"{name} = {shorten(repr(value), 79)}" for name, value in values.items())
 
 
 @magics_class
@@ -319,7 +261,7 @@ class TraceMagics(Magics):
         args = parse_argstring(self.trace_propose, line)
         proposal = self._session_call(lambda: self.session.propose(candidates=args.candidates))
         if proposal is not None:
-            print(_show_proposal(proposal, self.session.name_of))
+            print(as_text(proposal_view(proposal, self.session.name_of, hint=True, local_note=LOCAL_NOTE)))
 
     @magic_arguments()
     @argument("--candidate", "-k", type=int, metavar="K",
@@ -460,7 +402,7 @@ class TraceMagics(Magics):
         def progress(round_: OptimizeStep) -> None:
             score = "" if round_.score is None else f" score={round_.score:g}"
             text = " ".join(round_.feedback.split())
-            head = f"[{round_.index}/{args.steps}]{score} {text[:70]}"
+            head = f"[{round_.index}/{args.steps}]{score} {shorten(text, 70)}"
             if round_.success:
                 print(f"{head} -> success, stopping.")
             elif round_.changed:

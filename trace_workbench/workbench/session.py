@@ -8,7 +8,6 @@ use it directly. Views (the widget) subscribe to its events with `subscribe(list
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import threading
@@ -19,7 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trace_workbench.optimizers import OPRO, Candidate, Optimizer, OptoPrime, OptoPrimeMulti, Proposal, TextGrad
+from trace_workbench.optimizers import (
+    OPRO,
+    Candidate,
+    Candidates,
+    Optimizer,
+    OptoPrime,
+    OptoPrimeMulti,
+    Proposal,
+    TextGrad,
+)
 from trace_workbench.optimizers.optimizer import assign_all
 from trace_workbench.trace.bundle import FunModule, function_source
 from trace_workbench.trace.graph import Scope
@@ -415,7 +423,7 @@ class Session:
         """Ask the optimizer for new values from the feedback given; nothing changes until `accept()`.
 
         candidates=N (N >= 2) asks `candidate_optimizer` for N alternatives at once: the pending
-        proposal is then a Candidate whose `candidates` lists them all (each a diff against the current
+        proposal is then the Candidates, holding them all (each a diff against the current
         values, with its reasoning), and `accept(candidate=K)` takes one. With `evaluator` (a callable
         of no arguments returning a score, higher is better) each candidate is tried (applied, scored,
         reverted) and the best becomes the default choice; without it, the last candidate is.
@@ -459,7 +467,7 @@ class Session:
     def candidates(self) -> list[Candidate]:
         """The alternatives of the pending proposal (see `propose(candidates=N)`); [] when there are none."""
         pending = self._pending
-        return list(pending.candidates) if isinstance(pending, Candidate) else []
+        return list(pending) if isinstance(pending, Candidates) else []
 
     def accept(self, names: Iterable[str] | str | None = None, edits: Mapping[str, Any] | None = None,
                candidate: int | None = None) -> dict[str, Any]:
@@ -479,13 +487,13 @@ class Session:
             raise SessionError("nothing to accept: propose first (session.propose() or %trace_propose)")
         if candidate is None:
             return proposal
-        alternatives = self.candidates
-        if not alternatives:
+        if not isinstance(proposal, Candidates):
             raise SessionError("the pending proposal has no candidates: ask for several with "
                                "session.propose(candidates=N) or %trace_propose --candidates N")
-        if not 0 <= candidate < len(alternatives):
-            raise SessionError(f"no candidate {candidate}: choose one of 0 to {len(alternatives) - 1}")
-        return dataclasses.replace(alternatives[candidate], candidates=alternatives)
+        try:
+            return proposal.choose(candidate)
+        except IndexError as e:
+            raise SessionError(str(e)) from None
 
     def _apply(self, decision: str, names: Iterable[str] | str | None = None,
                edits: Mapping[str, Any] | None = None, candidate: int | None = None) -> dict[str, Any]:
@@ -506,8 +514,8 @@ class Session:
                                    self.owners.get(self.name_of(py))) for py, value in applied.items()]
             document = proposal.to_dict()
             note = None
-            if isinstance(proposal, Candidate) and proposal.candidates:
-                note = f"candidate {proposal.index} of {len(proposal.candidates)}"
+            if isinstance(proposal, Candidates):
+                note = f"candidate {proposal.index} of {len(proposal)}"
             step = self._history.record(
                 decision, [c.name for c in changes], optimizer=proposal.optimizer, proposal=document,
                 usage=document["usage"], changes=changes, note=note, **self._feedback_fields())
