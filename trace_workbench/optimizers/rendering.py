@@ -23,7 +23,8 @@ from trace_workbench.trace.values import unified_diff
 if TYPE_CHECKING:
     from trace_workbench.optimizers.proposal import Proposal
 
-__all__ = ["Row", "View", "as_html", "as_text", "diff_html", "proposal_view", "rows_of", "value_text"]
+__all__ = ["Row", "View", "as_html", "as_text", "diff_html", "history_html", "proposal_view", "rows_of", "step_view",
+           "value_text"]
 
 NameOf = Callable[[str], str]
 
@@ -203,3 +204,15 @@ def as_html(view: View, heading: str = "p") -> str:
         parts += _html_body(part)
     parts += [f"<p>{html.escape(note)}</p>" for note in view.notes]
     return "".join(parts)
+
+
+def step_view(step: Any) -> View:
+    """A history step (trace_workbench.workbench.Step) as a View: its summary line, reasoning and diffs."""
+    return View(title=step.summary(), rows=rows_of(step.changes), reasoning=step.reasoning, empty="")
+
+
+def history_html(title: str, steps: Iterable[Any]) -> str:
+    """A list of history steps as HTML: a heading, then each step's summary and diffs."""
+    shown = [as_html(step_view(step)) for step in steps]
+    return (f"<div class=\"trace-workbench-history\"><p><b>{html.escape(title)}</b></p>"
+            + ("".join(shown) or "<p>No step yet.</p>") + "</div>")
