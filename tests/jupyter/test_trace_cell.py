@@ -190,7 +190,7 @@ def test_optimizer_and_no_widget_options_are_recorded(shell) -> None:
     session = get_session()
     assert session.optimizer_name == "textgrad"
     magics = shell.magics_manager.registry["TraceMagics"]
-    assert magics.widget[str(result.execution_count)] is False
+    assert magics.cells.cells[str(result.execution_count)].options.widget is False
     assert isinstance(session.outputs[str(result.execution_count)], Node)
 
 

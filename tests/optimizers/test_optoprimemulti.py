@@ -40,7 +40,8 @@ def test_a_spread_of_temperatures_gives_one_candidate_per_request(server: ChatSe
     temperatures = [r.body["temperature"] for r in server.completion_requests]
     assert temperatures == [1.0, 0.5, 0.0]
     assert all(r.body.get("n") is None for r in server.completion_requests)
-    assert isinstance(proposal, Candidates) and proposal.index == 2 and type(proposal.chosen) is Candidate  # Trace's default: the last candidate
+    assert isinstance(proposal, Candidates) and type(proposal.chosen) is Candidate
+    assert proposal.index == 2  # Trace's default: the last candidate
     assert [c.changes["int0"].new for c in proposal.candidates] == [3, 4, 5]
     assert [c.temperature for c in optimizer.candidates] == [1.0, 0.5, 0.0]
     assert x.data == 2  # proposing changes nothing

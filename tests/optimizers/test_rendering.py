@@ -13,7 +13,6 @@ from trace_workbench.testing import ChatServer
 from trace_workbench.trace import bundle, node
 
 
-
 def shout(text):
     """Make the text loud."""
     return text.upper()

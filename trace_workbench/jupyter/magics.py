@@ -120,8 +120,6 @@ class TraceMagics(Magics):
         self.session = session
         self.cells = TracedCells(session, shell.user_ns, self._cache_source, self._run_coroutine)
         self._restore_display = install_syntax_error_display(shell)
-        self.widget: dict[str, bool] = {}
-        """Whether each cell asked for the widget (--no-widget); the widget itself comes later."""
         self.sources: dict[str, str] = {}
         """Each traced cell's full text (magic line included), as it last ran."""
         self.sync = CellSync(session, getattr(shell, "kernel", None), to_python=self._python)
@@ -180,7 +178,6 @@ class TraceMagics(Magics):
         options = CellOptions(train=_names(args.train), train_code=_names(args.train_code),
                               output=_unquote(args.output) if args.output else None, name=args.name,
                               optimizer=args.optimizer, widget=not args.no_widget)
-        self.widget[label] = options.widget
         cell_id, text = self._front_end_cell()
         self.sources[label] = text or f"%%trace {line}".rstrip() + "\n" + cell
         filename = self._cache_source(self.sources[label], number)

@@ -374,17 +374,25 @@ class Optimizer(AbstractOptimizer):
         rejected: dict[str, str] = {}
         for node, suggested in suggestions.items():
             name = node.py_name
-            kind = value_kind(node)
             try:
-                value = convert_value(suggested, node._data, kind=kind, max_chars=self.max_suggestion_chars)
+                value = self._converted(node, suggested)
             except ValueConversionError as e:
-                what = "code" if kind == "code" else ("an " if kind[0] in "aeiou" else "a ") + kind
-                rejected[name] = f"{e} (parameter {name} is {what})"
+                rejected[name] = str(e)
                 continue
             if not same_value(value, node._data):
-                changes[name] = ParameterChange.make(name, kind, node._data, value,
+                changes[name] = ParameterChange.make(name, value_kind(node), node._data, value,
                                                      (reasoning or {}).get(name))
         return changes, rejected
+
+    def _converted(self, node: ParameterNode, suggested: Any) -> Any:
+        """A suggested value converted to the parameter's type; ValueConversionError says why it cannot be
+        (and what the parameter is)."""
+        kind = value_kind(node)
+        try:
+            return convert_value(suggested, node._data, kind=kind, max_chars=self.max_suggestion_chars)
+        except ValueConversionError as e:
+            what = "code" if kind == "code" else ("an " if kind[0] in "aeiou" else "a ") + kind
+            raise ValueConversionError(f"{e} (parameter {node.py_name} is {what})") from None
 
     def _proposal_from_update(self, update_dict: dict[ParameterNode, Any]) -> Proposal:
         unknown = [n for n in update_dict if not any(n is p for p in self.parameters)]

@@ -39,11 +39,9 @@ from trace_workbench.trace.propagators import Propagator, TraceGraph
 from trace_workbench.trace.text import shorten
 from trace_workbench.trace.values import (
     ValueConversionError,
-    convert_value,
     function_name,
     is_code_parameter,
     to_jsonable,
-    value_kind,
 )
 
 __all__ = [
@@ -688,20 +686,19 @@ class OptoPrime(Optimizer):
         return {} if problem else {str(k): v for k, v in suggestion.items()}
 
     def construct_update_dict(self, suggestion: dict[str, Any]) -> dict[ParameterNode, Any]:
-        """{parameter: converted value} for a suggestion; unusable entries are warned about and skipped
-        (raised as ValueConversionError with ignore_extraction_error=False)."""
+        """{parameter: converted value} for a suggestion, found and converted as propose() does; unusable
+        entries are warned about and skipped (raised as ValueConversionError with ignore_extraction_error=False)."""
+        resolved, rejected = self._resolve(suggestion)
         update: dict[ParameterNode, Any] = {}
-        for key, value in suggestion.items():
-            node, why = self._find_parameter(key)
+        for node, value in resolved.items():
             try:
-                if node is None:
-                    raise ValueConversionError(why)
-                update[node] = convert_value(value, node._data, kind=value_kind(node),
-                                             max_chars=self.max_suggestion_chars)
+                update[node] = self._converted(node, value)
             except ValueConversionError as e:
-                if not self.ignore_extraction_error:
-                    raise
-                warnings.warn(f"Cannot use the suggestion for {key}: {e}", stacklevel=2)
+                rejected[node.py_name] = str(e)
+        for key, why in rejected.items():
+            if not self.ignore_extraction_error:
+                raise ValueConversionError(why)
+            warnings.warn(f"Cannot use the suggestion for {key}: {why}", stacklevel=2)
         return update
 
 
