@@ -3,6 +3,11 @@
 Everything prints plain text, so it works without widgets (terminals, scripts, nbval). Bad options
 raise UsageError (IPython prints one line); a syntax error in a traced cell is shown the way IPython
 shows one; an error in a traced cell shows the person's own lines and is recorded as an ExceptionNode.
+
+The settings (model, base_url, optimizer, timeout, max_retries, history) are traitlets of TraceMagics, a
+Configurable: `%config TraceMagics.model = "gpt-4o-mini"` or `c.TraceMagics.model = ...` in
+ipython_config.py set them as `%trace_config model=...` does. The line magics complete cell labels and
+parameter names on Tab (completion.py).
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Float, Int, TraitError, Unicode, observe, validate
+from traitlets.config import Configurable
 
 import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.cell_sync import CellSync
+from trace_workbench.jupyter.completion import SETTINGS, matcher
 from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.llm.local import LOCAL_NOTE
@@ -111,19 +119,85 @@ def _values_text(values: dict[str, Any]) -> str:
     return ", ".join(f"{name} = {shorten(repr(value), 79)}" for name, value in values.items())
 
 
+class SettingError(TraitError):
+    """A setting the magics refuse, with what to write instead: a TraitError, so traitlets undoes it (%config
+    shows the message in one line); the magics raise it as a UsageError."""
+
+
+def _setting(name: str, value: Any) -> Any:
+    """`value` checked for the setting `name` (SettingError with what to write instead)."""
+    if value is None:
+        return value
+    if name == "optimizer" and value not in OPTIMIZERS:
+        raise SettingError(f"optimizer {value!r} is not one of {', '.join(OPTIMIZERS)}")
+    if name == "timeout" and not value > 0:
+        raise SettingError(f"timeout must be a number of seconds above 0, not {value!r}")
+    if name == "max_retries" and value < 0:
+        raise SettingError(f"max_retries must be 0 or more, not {value!r}")
+    if name in ("model", "base_url", "history") and not str(value).strip():
+        raise SettingError(f"{name} must not be empty")
+    return value
+
+
 @magics_class
-class TraceMagics(Magics):
-    """%%trace and the %trace_* line magics of one IPython shell, over one Session."""
+class TraceMagics(Magics, Configurable):
+    """%%trace and the %trace_* line magics of one IPython shell, over one Session; its settings are
+    configurable (None: the environment's or the default)."""
+
+    model = Unicode(None, allow_none=True, help="The model's name (e.g. gpt-4o-mini; local: a tiny model on "
+                                                "this machine).").tag(config=True)
+    base_url = Unicode(None, allow_none=True, help="An OpenAI-compatible endpoint (default: OPENAI_BASE_URL or "
+                                                   "OpenAI's).").tag(config=True)
+    optimizer = Unicode(None, allow_none=True, help=f"The optimizer: {', '.join(OPTIMIZERS)} (default "
+                                                    f"optoprime).").tag(config=True)
+    timeout = Float(None, allow_none=True, help="Seconds to wait for one reply of the model.").tag(config=True)
+    max_retries = Int(None, allow_none=True, help="How often a failed request is tried again.").tag(config=True)
+    history = Unicode(None, allow_none=True, help="The history file (SQLite), shared by notebooks that name "
+                                                  "it.").tag(config=True)
 
     def __init__(self, shell: Any, session: Session) -> None:
-        super().__init__(shell)
         self.session = session
+        self._recording = False
+        try:
+            super().__init__(shell)  # the shell's configuration (ipython_config.py) reaches the session here
+        except SettingError as e:
+            if self in getattr(shell, "configurables", []):
+                shell.configurables.remove(self)
+            raise UsageError(f"c.TraceMagics in the IPython configuration: {e}") from None
         self.cells = TracedCells(session, shell.user_ns, self._cache_source, self._run_coroutine)
         self._restore_display = install_syntax_error_display(shell)
         self.sources: dict[str, str] = {}
         """Each traced cell's full text (magic line included), as it last ran."""
         self.sync = CellSync(session, getattr(shell, "kernel", None), to_python=self._python)
         """Writes accepted values into the notebook's cells (through the JupyterLab extension)."""
+        self._matcher = matcher(lambda: self.session, shell.user_ns)
+        completer = getattr(shell, "Completer", None)
+        if completer is not None:
+            completer.custom_matchers.append(self._matcher)
+
+    @validate(*SETTINGS)
+    def _check_setting(self, proposal: Any) -> Any:
+        return _setting(proposal.trait.name, proposal.value)
+
+    @observe(*SETTINGS)
+    def _push_setting(self, change: Any) -> None:
+        """A setting changed (%config, ipython_config.py): the session takes it, or it is undone."""
+        if self._recording or change.new is None:
+            return
+        try:
+            self.session.configure(**{change.name: change.new})
+        except (SessionError, HistoryError) as e:
+            self._record({change.name: change.old})
+            raise SettingError(f"TraceMagics.{change.name} = {change.new!r}: {e}") from None
+
+    def _record(self, settings: dict[str, Any]) -> None:
+        """Hold `settings` in the traits without giving them to the session again."""
+        self._recording = True
+        try:
+            for name, value in settings.items():
+                setattr(self, name, value)
+        finally:
+            self._recording = False
 
     def _cache_source(self, text: str, number: int) -> str:
         return self.shell.compile.cache(text, number)
@@ -154,6 +228,11 @@ class TraceMagics(Magics):
         self.cells.close()
         self.sync.close()
         self._restore_display()
+        completer = getattr(self.shell, "Completer", None)
+        if completer is not None and self._matcher in completer.custom_matchers:
+            completer.custom_matchers.remove(self._matcher)
+        if self in getattr(self.shell, "configurables", []):
+            self.shell.configurables.remove(self)
 
     # -- %%trace ----------------------------------------------------------------------------------
     @magic_arguments()
@@ -358,17 +437,19 @@ class TraceMagics(Magics):
             if "key" in name.lower():
                 raise UsageError("an API key is never typed into a cell: set OPENAI_API_KEY in the environment, "
                                  "or use %trace_config --ask-key (input hidden)")
-            if name == "timeout":
-                settings[name] = float(value)
-            elif name == "max_retries":
-                settings[name] = int(value)
-            else:
-                settings[name] = value
+            number = {"timeout": float, "max_retries": int}.get(name)
+            try:
+                settings[name] = _setting(name, number(value) if number else value)
+            except SettingError as e:
+                raise UsageError(str(e)) from None
+            except ValueError:
+                raise UsageError(f"{name}={value}: {name} must be a number, e.g. {name}=3") from None
         if args.ask_key:
             from trace_workbench.llm import prompt_api_key
 
             print("API key set for this kernel." if prompt_api_key() else "No key entered.")
         current = self._session_call(lambda: self.session.configure(**settings))
+        self._record({name: value for name, value in settings.items() if name in SETTINGS})
         for name, value in current.items():
             print(f"{name} = {value}")
 
