@@ -8,7 +8,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from tests.optimizers.conftest import reply
 from trace_workbench.llm import LLM
 from trace_workbench.optimizers import OptoPrime, OptoPrimeMulti, Proposal
-from trace_workbench.optimizers.rendering import as_html, as_text, proposal_view
+from trace_workbench.optimizers.rendering import as_html, as_text, proposal_view, renamed
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import bundle, node
 
@@ -90,3 +90,10 @@ def test_a_given_name_of_wins_over_the_optimizers_labels(server: ChatServer, llm
     proposal = proposed(server, llm, {"instruction0": "Say hello"})
     text = as_text(proposal_view(proposal, lambda key: names.get(key, key)))
     assert "--- prompt (str)" in text and "--- prompt (old)" in text and "instruction" not in text
+
+
+def test_a_message_names_the_persons_parameters_and_leaves_other_words_alone() -> None:
+    names = {"n0": "n", "prompt0": "prompt"}.get
+    text = renamed("n0: expected an integer (parameter n0 is an int); prompt00 and xn0 stay", ["n0", "prompt0"],
+                   lambda key: names(key, key))
+    assert text == "n: expected an integer (parameter n is an int); prompt00 and xn0 stay"

@@ -37,7 +37,7 @@ from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import ApplyError, OptimizerError
-from trace_workbench.optimizers.rendering import as_text, proposal_view
+from trace_workbench.optimizers.rendering import as_text, proposal_view, renamed
 from trace_workbench.trace.text import shorten
 from trace_workbench.workbench.history import HistoryError
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
@@ -488,7 +488,9 @@ class TraceMagics(Magics, Configurable):
             elif round_.index == args.steps:
                 print(f"{head} -> no more steps.")
             else:
-                print(f"{head} -> no change" + (f" ({round_.error})" if round_.error else ""))
+                error = renamed(round_.error or "", [p.py_name for p in self.session.parameters.values()],
+                                self.session.name_of)
+                print(f"{head} -> no change" + (f" ({error})" if error else ""))
 
         def rerun() -> Any:
             return self.cells.rerun(label) if label is not None else None

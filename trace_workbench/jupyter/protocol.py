@@ -304,10 +304,10 @@ def describe_error(error: BaseException, base_url: str | None = None) -> str:
     return text or type(error).__name__
 
 
-def unusable_reply(proposal: Proposal) -> str:
-    """What to tell the person when the model's reply gave nothing usable."""
-    return (f"The model's reply could not be used: {proposal.error}. Press Propose again, perhaps with clearer "
-            f"feedback.")
+def unusable_reply(proposal: Proposal, name_of: Callable[[str], str] | None = None) -> str:
+    """What to tell the person when the model's reply gave nothing usable (in the person's names)."""
+    return (f"The model's reply could not be used: {proposal_view(proposal, name_of).error}. Press Propose again, "
+            f"perhaps with clearer feedback.")
 
 
 def fallback_html(label: str, nodes: list[Node], output: Node | None, proposal: Proposal | None = None,

@@ -23,8 +23,8 @@ from trace_workbench.trace.values import unified_diff
 if TYPE_CHECKING:
     from trace_workbench.optimizers.proposal import Proposal
 
-__all__ = ["Row", "View", "as_html", "as_text", "diff_html", "history_html", "proposal_view", "rows_of", "step_view",
-           "value_text"]
+__all__ = ["Row", "View", "as_html", "as_text", "diff_html", "history_html", "proposal_view", "renamed", "rows_of",
+           "step_view", "value_text"]
 
 NameOf = Callable[[str], str]
 
@@ -87,7 +87,7 @@ def _naming(proposal: Proposal, name_of: NameOf | None) -> NameOf:
     return lambda key: labels.get(key, key)
 
 
-def _renamed(text: str, keys: Iterable[str], name_of: NameOf) -> str:
+def renamed(text: str, keys: Iterable[str], name_of: NameOf) -> str:
     """A message with the optimizer's names (`prompt0`) replaced by the person's (`prompt`)."""
     names = {key: name_of(key) for key in keys}
     names = {key: name for key, name in names.items() if name != key}
@@ -104,8 +104,8 @@ def _body(proposal: Proposal, name_of: NameOf, title: str, notes: tuple[str, ...
         title=title,
         rows=rows_of(proposal.changes.values(), name_of),
         reasoning=proposal.reasoning or "",
-        error=_renamed(proposal.error, keys, name_of) if proposal.error else None,
-        rejected=tuple((name_of(k), _renamed(why, keys, name_of)) for k, why in proposal.rejected.items()),
+        error=renamed(proposal.error, keys, name_of) if proposal.error else None,
+        rejected=tuple((name_of(k), renamed(why, keys, name_of)) for k, why in proposal.rejected.items()),
         notes=notes,
     )
 
