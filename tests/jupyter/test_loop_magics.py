@@ -4,6 +4,7 @@ config and the automatic loop, through a real IPython shell and the real openai 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 
@@ -37,6 +38,7 @@ def test_feedback_propose_accept_rerun_undo(shell, server: ChatServer, capsys) -
     shown = output_of(capsys)
     assert "--- prompt (str)" in shown and "-Write a poem" in shown and "+Write a haiku" in shown
     assert "--- n (int)" in shown and "A haiku has three lines." in shown
+    assert "--- prompt (old)" in shown and not re.search(r"\b(prompt0|n0)\b", shown)  # the person's names only
     assert "I wanted a haiku" in server.completion_requests[0].last_user_message
     assert shell.user_ns["prompt"] == "Write a poem"  # nothing changes before accepting
     assert run(shell, "%trace_accept").success

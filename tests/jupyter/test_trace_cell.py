@@ -145,7 +145,7 @@ def test_an_error_shows_the_persons_line_and_becomes_an_exception_node(shell, ca
     assert isinstance(result.error_in_exec, ZeroDivisionError)
     shown = capsys.readouterr().out
     assert "ratio = total / n" in shown and "ZeroDivisionError" in shown
-    assert "operators.py" not in shown and "rewrite.py" not in shown
+    assert "operators.py" not in shown and "cell_runtime.py" not in shown
     output = get_session().outputs[str(result.execution_count)]
     assert isinstance(output, ExceptionNode) and "division by zero" in output.data
     assert get_session().parameters["n"] in output.parents
@@ -190,7 +190,7 @@ def test_optimizer_and_no_widget_options_are_recorded(shell) -> None:
     session = get_session()
     assert session.optimizer_name == "textgrad"
     magics = shell.magics_manager.registry["TraceMagics"]
-    assert magics.widget[str(result.execution_count)] is False
+    assert magics.cells.cells[str(result.execution_count)].options.widget is False
     assert isinstance(session.outputs[str(result.execution_count)], Node)
 
 
@@ -215,7 +215,7 @@ def test_an_error_inside_a_function_of_the_cell_shows_both_lines(shell, capsys) 
     result = run(shell, cell)
     assert isinstance(result.error_in_exec, IndexError)
     shown = capsys.readouterr().out
-    assert "pick(word)" in shown and "return w[10]" in shown and "rewrite.py" not in shown
+    assert "pick(word)" in shown and "return w[10]" in shown and "cell_runtime.py" not in shown
     output = get_session().outputs[str(result.execution_count)]
     assert isinstance(output, ExceptionNode) and output.parents == (get_session().parameters["word"],)
 

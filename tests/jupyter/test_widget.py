@@ -4,6 +4,7 @@ traitlet state, and the message protocol, driven as the front end would, against
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -225,14 +226,15 @@ def test_server_down_rate_limit_and_unusable_reply(session: Session, cells: Trac
 
 
 def test_propose_keeps_the_comm_responsive(session: Session, cells: TracedCells, server: ChatServer) -> None:
-    server.slow(1.0, content=reply({"n0": 3}))
+    released = threading.Event()
+    server.responder = lambda body: reply({"n0": 3}) if released.wait(60) else "never released"
     run_cell(cells)
     widget = WorkbenchWidget(session, "1")
     sent = wired(widget)
-    started = time.monotonic()
-    widget._on_msg(widget, {"type": "propose", "text": "x", "score": None}, [])
+    widget._on_msg(widget, {"type": "propose", "text": "x", "score": None}, [])  # returns: the model is held
     widget._on_msg(widget, {"type": "snapshot"}, [])  # answered while the model works
-    assert time.monotonic() - started < 0.5 and sent[-1]["reset"] and widget.status == "proposing"
+    assert sent[-1]["reset"] and widget.status == "proposing" and not widget.proposal
+    released.set()
     wait_idle(widget)
     assert [c["name"] for c in widget.proposal["changes"]] == ["n"]
     widget.close()
@@ -408,21 +410,21 @@ def test_a_kernel_interrupt_stops_a_running_propose(kernel) -> None:
     front.python("import time\ntime.sleep(0.5)\nprint('idle interrupts are ignored')")
     front.interrupt()  # nothing proposes: the kernel ignores it, as it does without the extension
     assert "ignored" in front.python("print('idle interrupts are ignored')")
-    server.slow(20, content=reply({"tone0": "warm"}))
+    released = threading.Event()  # the model answers only at the end: the interrupt, not a reply, stops it
+    server.responder = lambda body: reply({"tone0": "warm"}) if released.wait(120) else "never released"
     widget = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS['mood']"
     front.python(f"w = {widget}\nw._on_msg(w, {{'type': 'propose', 'text': 'warmer'}}, [])")  # the Propose button
     assert front.python("print(w.status)").strip() == "proposing"
-    started = time.monotonic()
     front.interrupt()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while front.python("print(w.status)").strip() != "idle" and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert time.monotonic() - started < 10  # not the 20 s reply
-    assert "Stopped" in front.python("print(w.error)")
+    assert "Stopped" in front.python("print(w.error)")  # the model never answered: the interrupt stopped it
     steps = "[(s.decision, s.note) for s in w.session.steps()]"
     assert "('cancelled', 'stopped by a kernel interrupt while proposing; nothing changed')" in front.python(
         f"print({steps})")
     assert front.python("print(tone)").strip() == "calm"  # nothing applied
+    released.set()
 
 
 def test_the_saved_widget_state_holds_a_loader_and_the_front_end_comes_in_a_message(

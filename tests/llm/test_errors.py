@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import logging
 
 import pytest
 
@@ -19,18 +19,18 @@ from trace_workbench.llm import (
 )
 
 
-def test_rate_limits_are_retried_honouring_retry_after(server, make_llm):
+def test_rate_limits_are_retried_honouring_retry_after(server, make_llm, caplog):
     server.add_replies("warm up", "finally")
     llm = make_llm(max_retries=3)
     llm("warm up")
     server.rate_limit(retry_after=0.05, times=3)
-    started = time.monotonic()
+    caplog.set_level(logging.INFO, logger="openai._base_client")
     reply = llm("hi")
-    elapsed = time.monotonic() - started
     assert reply.choices[0].message.content == "finally"
     assert len(server.requests) == 5
-    # Without Retry-After the SDK would wait 0.375-0.5, 0.75-1 and 1.5-2 s: 0.05 s each proves it was honoured.
-    assert 0.15 <= elapsed < 1.2
+    # The SDK says how long it waits before each retry: without Retry-After it would be 0.375-0.5, 0.75-1, 1.5-2 s.
+    waits = [r.args[0] for r in caplog.records if r.getMessage().startswith("Retrying request in")]
+    assert waits == [0.05, 0.05, 0.05]
 
 
 def test_rate_limit_until_the_retries_run_out(server, make_llm):
@@ -154,10 +154,8 @@ def test_a_trickling_reply_times_out_by_one_deadline(server, make_llm):
     """A body sent one byte every 0.05 s would take minutes; the whole attempt ends by the timeout."""
     server.trickle(0.05, times=2)
     llm = make_llm(timeout=1.0, max_retries=1)
-    started = time.monotonic()
-    with pytest.raises(LLMTimeoutError, match="timed out after 2 attempts"):
+    with pytest.raises(LLMTimeoutError, match="timed out after 2 attempts"):  # read whole, it would be no error
         llm("hello")
-    assert time.monotonic() - started < 6  # two attempts of 1 s, the SDK's backoff between them
     assert len(server.completion_requests) == 2
 
 

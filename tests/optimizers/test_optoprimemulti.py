@@ -7,7 +7,7 @@ import pytest
 
 from tests.optimizers.conftest import reply
 from trace_workbench.llm import LLM
-from trace_workbench.optimizers import Candidate, OptoPrimeMulti
+from trace_workbench.optimizers import Candidate, Candidates, OptoPrimeMulti
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import bundle, node
 
@@ -40,7 +40,8 @@ def test_a_spread_of_temperatures_gives_one_candidate_per_request(server: ChatSe
     temperatures = [r.body["temperature"] for r in server.completion_requests]
     assert temperatures == [1.0, 0.5, 0.0]
     assert all(r.body.get("n") is None for r in server.completion_requests)
-    assert isinstance(proposal, Candidate) and proposal.index == 2  # Trace's default: the last candidate
+    assert isinstance(proposal, Candidates) and type(proposal.chosen) is Candidate
+    assert proposal.index == 2  # Trace's default: the last candidate
     assert [c.changes["int0"].new for c in proposal.candidates] == [3, 4, 5]
     assert [c.temperature for c in optimizer.candidates] == [1.0, 0.5, 0.0]
     assert x.data == 2  # proposing changes nothing
@@ -54,7 +55,7 @@ def test_n_choices_in_one_request_and_a_callable_selector(server: ChatServer, ll
     proposal = optimizer.step()
     assert len(server.completion_requests) == 1 and server.completion_requests[0].body["n"] == 3
     assert proposal.index == 1 and x.data == 4
-    assert len(proposal.candidates) == 3 and proposal.candidates[1] is proposal
+    assert len(proposal) == 3 and proposal.chosen is proposal.candidates[1] is proposal[1]
 
 
 def test_selector_may_return_an_index_and_must_return_a_candidate(server: ChatServer, llm: LLM) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from tests.optimizers.conftest import reply
 from tests.optimizers.graphs import STRANGE_SORT_FIXED, foobar, make_strange_sort_list, total
@@ -138,19 +137,18 @@ def test_long_values_are_cut_with_a_visible_mark_but_variables_are_whole(server,
     assert "characters omitted" in found["#Outputs"]
 
 
-def test_one_parameter_fanned_out_1600_times_builds_a_small_prompt_fast(llm):
+def test_one_parameter_fanned_out_1600_times_builds_a_small_prompt(llm):
+    """The prompt stays small (the #Code lines and values are capped); the time it takes is measured by
+    benchmarks/bench_optimizers.py."""
     x = node(1.0, trainable=True)
     output = total(*[x + i for i in range(1600)])
     optimizer = OptoPrime([x], llm=llm)
     optimizer.zero_feedback()
     optimizer.backward(output, "Too small.")
 
-    started = time.perf_counter()
     summary = optimizer.summarize()
     system_prompt, user_prompt = optimizer.construct_prompt(summary)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 0.5
     assert len(summary.graph) == 1601
     found = sections(user_prompt)
     code_lines = found["#Code"].split("\n")

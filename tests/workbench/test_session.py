@@ -224,7 +224,7 @@ def test_candidates_are_proposed_together_and_none_is_applied_until_one_is_accep
     session.feedback("1", "better greeting", score=0.1)
     proposal = session.propose(candidates=3)
     assert len(server.completion_requests) == 1 and server.completion_requests[0].body["n"] == 3
-    assert [c.index for c in session.candidates] == [0, 1, 2] and proposal is session.candidates[-1]
+    assert [c.index for c in session.candidates] == [0, 1, 2] and proposal.chosen is session.candidates[-1]
     assert [c.reasoning for c in session.candidates] == ["Short.", "Twice.", "Both."]
     assert session.candidates[0].changes["prompt0"].diff.count("Hello") == 1  # a diff against the current value
     assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 1)

@@ -1,8 +1,8 @@
 """export_html: a trace graph as one self-contained HTML page (pyvis / vis-network), readable offline.
 
-The page carries its scripts and styles inline; the node kinds and colours are the ones of the
-workbench widget and of `backward(visualize=True)` (trace_workbench.trace.picture.COLORS), and
-hovering a node shows its details.
+The page carries its scripts and styles inline; the node colours are those of the static picture
+`backward(visualize=True)` draws (trace_workbench.trace.picture.COLORS; the widget has its own,
+themed ones), and hovering a node shows its details.
 """
 
 from __future__ import annotations

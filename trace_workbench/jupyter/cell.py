@@ -15,7 +15,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from trace_workbench.jupyter.rewrite import RUNTIME_NAME, CellRuntime, collect_nodes, rewrite_cell
+from trace_workbench.jupyter.cell_runtime import CellRuntime, collect_nodes
+from trace_workbench.jupyter.rewrite import RUNTIME_NAME, rewrite_cell
 from trace_workbench.trace import operators as ops
 from trace_workbench.trace.bundle import FunModule, to_data
 from trace_workbench.trace.graph import GRAPH, Scope

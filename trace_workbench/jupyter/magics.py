@@ -3,6 +3,11 @@
 Everything prints plain text, so it works without widgets (terminals, scripts, nbval). Bad options
 raise UsageError (IPython prints one line); a syntax error in a traced cell is shown the way IPython
 shows one; an error in a traced cell shows the person's own lines and is recorded as an ExceptionNode.
+
+The settings (model, base_url, optimizer, timeout, max_retries, history) are traitlets of TraceMagics, a
+Configurable: `%config TraceMagics.model = "gpt-4o-mini"` or `c.TraceMagics.model = ...` in
+ipython_config.py set them as `%trace_config model=...` does. The line magics complete cell labels and
+parameter names on Tab (completion.py).
 """
 
 from __future__ import annotations
@@ -22,14 +27,19 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.utils.process import arg_split
+from traitlets import Float, Int, TraitError, Unicode, observe, validate
+from traitlets.config import Configurable
 
 import trace_workbench
 from trace_workbench.jupyter.cell import CellOptions, TracedCells
 from trace_workbench.jupyter.cell_sync import CellSync
+from trace_workbench.jupyter.completion import SETTINGS, matcher
 from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.llm.local import LOCAL_NOTE
-from trace_workbench.optimizers import ApplyError, Candidate, OptimizerError, Proposal
+from trace_workbench.optimizers import ApplyError, OptimizerError
+from trace_workbench.optimizers.rendering import as_text, proposal_view, renamed
+from trace_workbench.trace.text import shorten
 from trace_workbench.workbench.history import History, HistoryError, Step
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
 
@@ -105,69 +115,29 @@ def _user_frames(tb: TracebackType | None) -> TracebackType | None:
     return trimmed
 
 
-def _show_proposal(proposal: Proposal, name_of: Callable[[str], str]) -> str:
-    """The proposal as text: each parameter's diff with its reasoning, then what could not be used.
-
-    A proposal with candidates is shown candidate by candidate (index, score, reasoning, diffs).
-    """
-    if isinstance(proposal, Candidate) and proposal.candidates:
-        return _show_candidates(proposal, name_of)
-    lines = [f"{proposal.optimizer} proposal (step {proposal.step})"]
-    lines += _proposal_body(proposal, name_of)
-    if proposal.usage is not None:
-        lines += ["", f"Tokens: {proposal.usage.total_tokens}"]
-        if proposal.usage.local_calls:
-            lines.append(LOCAL_NOTE)
-    if proposal.changes:
-        lines += ["", "%trace_accept [names] applies it, %trace_reject refuses it."]
-    return "\n".join(lines)
-
-
-def _show_candidates(chosen: Candidate, name_of: Callable[[str], str]) -> str:
-    """Every candidate of a proposal: a header (index, score, the default mark) and its body."""
-    count = len(chosen.candidates)
-    lines = [f"{chosen.optimizer} proposal (step {chosen.step}): {count} candidates"]
-    for candidate in chosen.candidates:
-        score = "" if candidate.score is None else f", score {candidate.score:g}"
-        default = " (the default choice)" if candidate.index == chosen.index else ""
-        lines += ["", f"=== Candidate {candidate.index}{score}{default}"]
-        if candidate.evaluation_error:
-            lines.append(f"Not scored: {candidate.evaluation_error}")
-        lines += textwrap.indent("\n".join(_proposal_body(candidate, name_of)), "  ").splitlines()
-    if chosen.usage is not None:
-        lines += ["", f"Tokens: {chosen.usage.total_tokens}"]
-        if chosen.usage.local_calls:
-            lines.append(LOCAL_NOTE)
-    lines += ["", f"%trace_accept --candidate K [names] applies candidate K (0 to {count - 1}; default "
-                  f"{chosen.index}), %trace_reject refuses them all."]
-    return "\n".join(lines)
-
-
-def _proposal_body(proposal: Proposal, name_of: Callable[[str], str]) -> list[str]:
-    """The lines of one proposal (or candidate): error, reasoning, each parameter's diff, unusable parts."""
-    lines: list[str] = []
-    if proposal.error:
-        lines.append(f"The reply could not be used: {proposal.error}")
-    if not proposal.changes and not proposal.error:
-        lines.append("No change proposed.")
-    if proposal.reasoning:
-        lines += ["", "Reasoning:", textwrap.indent(proposal.reasoning.strip(), "  ")]
-    for py_name, change in proposal.changes.items():
-        name = name_of(py_name)
-        lines += ["", f"--- {name} ({change.kind})", change.diff.rstrip("\n")]
-        if change.reasoning:
-            lines.append(textwrap.indent(f"Why: {change.reasoning.strip()}", "  "))
-    for py_name, why in proposal.rejected.items():
-        lines.append(f"Not usable, {name_of(py_name)}: {why}")
-    return lines
-
-
 def _values_text(values: dict[str, Any]) -> str:
-    def short(value: Any) -> str:
-        text = repr(value)
-        return text if len(text) <= 80 else text[:77] + "..."
+    """`name = value, ...` with each value's repr cut to 80 characters."""
+    return ", ".join(f"{name} = {shorten(repr(value), 79)}" for name, value in values.items())
 
-    return ", ".join(f"{name} = {short(value)}" for name, value in values.items())
+
+class SettingError(TraitError):
+    """A setting the magics refuse, with what to write instead: a TraitError, so traitlets undoes it (%config
+    shows the message in one line); the magics raise it as a UsageError."""
+
+
+def _setting(name: str, value: Any) -> Any:
+    """`value` checked for the setting `name` (SettingError with what to write instead)."""
+    if value is None:
+        return value
+    if name == "optimizer" and value not in OPTIMIZERS:
+        raise SettingError(f"optimizer {value!r} is not one of {', '.join(OPTIMIZERS)}")
+    if name == "timeout" and not value > 0:
+        raise SettingError(f"timeout must be a number of seconds above 0, not {value!r}")
+    if name == "max_retries" and value < 0:
+        raise SettingError(f"max_retries must be 0 or more, not {value!r}")
+    if name in ("model", "base_url", "history") and not str(value).strip():
+        raise SettingError(f"{name} must not be empty")
+    return value
 
 
 def _plural(count: int, word: str) -> str:
@@ -208,20 +178,64 @@ def _step_text(step: Step, notebook: str) -> str:
 
 
 @magics_class
-class TraceMagics(Magics):
-    """%%trace and the %trace_* line magics of one IPython shell, over one Session."""
+class TraceMagics(Magics, Configurable):
+    """%%trace and the %trace_* line magics of one IPython shell, over one Session; its settings are
+    configurable (None: the environment's or the default)."""
+
+    model = Unicode(None, allow_none=True, help="The model's name (e.g. gpt-4o-mini; local: a tiny model on "
+                                                "this machine).").tag(config=True)
+    base_url = Unicode(None, allow_none=True, help="An OpenAI-compatible endpoint (default: OPENAI_BASE_URL or "
+                                                   "OpenAI's).").tag(config=True)
+    optimizer = Unicode(None, allow_none=True, help=f"The optimizer: {', '.join(OPTIMIZERS)} (default "
+                                                    f"optoprime).").tag(config=True)
+    timeout = Float(None, allow_none=True, help="Seconds to wait for one reply of the model.").tag(config=True)
+    max_retries = Int(None, allow_none=True, help="How often a failed request is tried again.").tag(config=True)
+    history = Unicode(None, allow_none=True, help="The history file (SQLite), shared by notebooks that name "
+                                                  "it.").tag(config=True)
 
     def __init__(self, shell: Any, session: Session) -> None:
-        super().__init__(shell)
         self.session = session
+        self._recording = False
+        try:
+            super().__init__(shell)  # the shell's configuration (ipython_config.py) reaches the session here
+        except SettingError as e:
+            if self in getattr(shell, "configurables", []):
+                shell.configurables.remove(self)
+            raise UsageError(f"c.TraceMagics in the IPython configuration: {e}") from None
         self.cells = TracedCells(session, shell.user_ns, self._cache_source, self._run_coroutine)
         self._restore_display = install_syntax_error_display(shell)
-        self.widget: dict[str, bool] = {}
-        """Whether each cell asked for the widget (--no-widget); the widget itself comes later."""
         self.sources: dict[str, str] = {}
         """Each traced cell's full text (magic line included), as it last ran."""
         self.sync = CellSync(session, getattr(shell, "kernel", None), to_python=self._python)
         """Writes accepted values into the notebook's cells (through the JupyterLab extension)."""
+        self._matcher = matcher(lambda: self.session, shell.user_ns)
+        completer = getattr(shell, "Completer", None)
+        if completer is not None:
+            completer.custom_matchers.append(self._matcher)
+
+    @validate(*SETTINGS)
+    def _check_setting(self, proposal: Any) -> Any:
+        return _setting(proposal.trait.name, proposal.value)
+
+    @observe(*SETTINGS)
+    def _push_setting(self, change: Any) -> None:
+        """A setting changed (%config, ipython_config.py): the session takes it, or it is undone."""
+        if self._recording or change.new is None:
+            return
+        try:
+            self.session.configure(**{change.name: change.new})
+        except (SessionError, HistoryError) as e:
+            self._record({change.name: change.old})
+            raise SettingError(f"TraceMagics.{change.name} = {change.new!r}: {e}") from None
+
+    def _record(self, settings: dict[str, Any]) -> None:
+        """Hold `settings` in the traits without giving them to the session again."""
+        self._recording = True
+        try:
+            for name, value in settings.items():
+                setattr(self, name, value)
+        finally:
+            self._recording = False
 
     def _cache_source(self, text: str, number: int) -> str:
         return self.shell.compile.cache(text, number)
@@ -252,6 +266,11 @@ class TraceMagics(Magics):
         self.cells.close()
         self.sync.close()
         self._restore_display()
+        completer = getattr(self.shell, "Completer", None)
+        if completer is not None and self._matcher in completer.custom_matchers:
+            completer.custom_matchers.remove(self._matcher)
+        if self in getattr(self.shell, "configurables", []):
+            self.shell.configurables.remove(self)
 
     # -- %%trace ----------------------------------------------------------------------------------
     @magic_arguments()
@@ -276,7 +295,6 @@ class TraceMagics(Magics):
         options = CellOptions(train=_names(args.train), train_code=_names(args.train_code),
                               output=_unquote(args.output) if args.output else None, name=args.name,
                               optimizer=args.optimizer, widget=not args.no_widget)
-        self.widget[label] = options.widget
         cell_id, text = self._front_end_cell()
         self.sources[label] = text or f"%%trace {line}".rstrip() + "\n" + cell
         filename = self._cache_source(self.sources[label], number)
@@ -357,7 +375,7 @@ class TraceMagics(Magics):
         args = parse_argstring(self.trace_propose, line)
         proposal = self._session_call(lambda: self.session.propose(candidates=args.candidates))
         if proposal is not None:
-            print(_show_proposal(proposal, self.session.name_of))
+            print(as_text(proposal_view(proposal, self.session.name_of, hint=True, local_note=LOCAL_NOTE)))
 
     @magic_arguments()
     @argument("--candidate", "-k", type=int, metavar="K",
@@ -470,17 +488,19 @@ class TraceMagics(Magics):
             if "key" in name.lower():
                 raise UsageError("an API key is never typed into a cell: set OPENAI_API_KEY in the environment, "
                                  "or use %trace_config --ask-key (input hidden)")
-            if name == "timeout":
-                settings[name] = float(value)
-            elif name == "max_retries":
-                settings[name] = int(value)
-            else:
-                settings[name] = value
+            number = {"timeout": float, "max_retries": int}.get(name)
+            try:
+                settings[name] = _setting(name, number(value) if number else value)
+            except SettingError as e:
+                raise UsageError(str(e)) from None
+            except ValueError:
+                raise UsageError(f"{name}={value}: {name} must be a number, e.g. {name}=3") from None
         if args.ask_key:
             from trace_workbench.llm import prompt_api_key
 
             print("API key set for this kernel." if prompt_api_key() else "No key entered.")
         current = self._session_call(lambda: self.session.configure(**settings))
+        self._record({name: value for name, value in settings.items() if name in SETTINGS})
         for name, value in current.items():
             print(f"{name} = {value}")
 
@@ -511,7 +531,7 @@ class TraceMagics(Magics):
         def progress(round_: OptimizeStep) -> None:
             score = "" if round_.score is None else f" score={round_.score:g}"
             text = " ".join(round_.feedback.split())
-            head = f"[{round_.index}/{args.steps}]{score} {text[:70]}"
+            head = f"[{round_.index}/{args.steps}]{score} {shorten(text, 70)}"
             if round_.success:
                 print(f"{head} -> success, stopping.")
             elif round_.changed:
@@ -519,7 +539,9 @@ class TraceMagics(Magics):
             elif round_.index == args.steps:
                 print(f"{head} -> no more steps.")
             else:
-                print(f"{head} -> no change" + (f" ({round_.error})" if round_.error else ""))
+                error = renamed(round_.error or "", [p.py_name for p in self.session.parameters.values()],
+                                self.session.name_of)
+                print(f"{head} -> no change" + (f" ({error})" if error else ""))
 
         def rerun() -> Any:
             return self.cells.rerun(label) if label is not None else None

@@ -32,7 +32,8 @@ from trace_workbench.llm.errors import (
     LLMServerError,
 )
 from trace_workbench.llm.local import LOCAL_NOTE
-from trace_workbench.optimizers import Candidate, Proposal
+from trace_workbench.optimizers import Candidates, Proposal
+from trace_workbench.optimizers.rendering import View, as_html, proposal_view, value_text
 from trace_workbench.trace.nodes import Node
 from trace_workbench.trace.picture import GraphPicture
 from trace_workbench.trace.serialize import node_dict, node_id, short
@@ -56,11 +57,6 @@ FALLBACK_NODES = 150
 """Above this many nodes the static fallback shows a summary instead of the picture."""
 
 Message = dict[str, Any]
-
-
-def value_text(value: Any) -> str:
-    """A value as the person reads and edits it: text and code as they are, other values as their repr."""
-    return value if isinstance(value, str) else repr(value)
 
 
 def node_fields(n: Node, max_chars: int = MAX_CHARS) -> dict[str, Any]:
@@ -232,34 +228,34 @@ class GraphFeed:
             self._cancel_timer()
 
 
-def proposal_state(proposal: Proposal, name_of: Callable[[str], str] = str) -> dict[str, Any]:
+def proposal_state(proposal: Proposal, name_of: Callable[[str], str] | None = None) -> dict[str, Any]:
     """A proposal as the widget shows it: per parameter its old and new text, kind and reasoning.
 
-    A proposal with candidates also lists them all under "candidates" (each in the same shape, with
-    its "index", "score", "temperature" and "evaluation_error"); "chosen" is the default one's index.
+    A set of candidates also lists them all under "candidates" (each in the same shape, with its
+    "index", "score", "temperature" and "evaluation_error"); "chosen" is the default one's index.
     """
     usage = proposal.to_dict()["usage"]
     if usage and usage.get("local_calls"):
         usage["note"] = LOCAL_NOTE
-    state = {**_changes_state(proposal, name_of), "optimizer": proposal.optimizer, "step": proposal.step,
+    view = proposal_view(proposal, name_of)
+    state = {**_changes_state(view), "optimizer": proposal.optimizer, "step": proposal.step,
              "usage": usage or {}, "candidates": [], "chosen": None}
-    if isinstance(proposal, Candidate) and proposal.candidates:
-        state["candidates"] = [{**_changes_state(c, name_of), "index": c.index, "score": c.score,
+    if isinstance(proposal, Candidates):
+        state["candidates"] = [{**_changes_state(part), "index": c.index, "score": c.score,
                                 "temperature": c.temperature, "evaluation_error": c.evaluation_error}
-                               for c in proposal.candidates]
+                               for c, part in zip(proposal, view.parts, strict=True)]
         state["chosen"] = proposal.index
     return state
 
 
-def _changes_state(proposal: Proposal, name_of: Callable[[str], str]) -> dict[str, Any]:
+def _changes_state(view: View) -> dict[str, Any]:
     """What one proposal (or candidate) would change: reasoning, error, unusable parts, and each change."""
     return {
-        "reasoning": proposal.reasoning or "",
-        "error": proposal.error,
-        "rejected": {name_of(k): why for k, why in proposal.rejected.items()},
-        "changes": [{"key": key, "name": name_of(key), "kind": change.kind, "old_text": value_text(change.old),
-                     "new_text": value_text(change.new), "reasoning": change.reasoning}
-                    for key, change in proposal.changes.items()],
+        "reasoning": view.reasoning,
+        "error": view.error,
+        "rejected": dict(view.rejected),
+        "changes": [{"key": row.key, "name": row.name, "kind": row.kind, "old_text": row.before,
+                     "new_text": row.after, "reasoning": row.reasoning} for row in view.rows],
     }
 
 
@@ -308,24 +304,14 @@ def describe_error(error: BaseException, base_url: str | None = None) -> str:
     return text or type(error).__name__
 
 
-def unusable_reply(proposal: Proposal) -> str:
-    """What to tell the person when the model's reply gave nothing usable."""
-    return (f"The model's reply could not be used: {proposal.error}. Press Propose again, perhaps with clearer "
-            f"feedback.")
-
-
-def _diff_html(diff: str) -> str:
-    rows = []
-    for line in diff.splitlines():
-        color = ("#e6ffed" if line.startswith("+") and not line.startswith("+++") else
-                 "#ffeef0" if line.startswith("-") and not line.startswith("---") else "transparent")
-        rows.append(f'<div style="background:{color}">{html.escape(line) or "&nbsp;"}</div>')
-    return ('<pre style="font-size:12px;border:1px solid #ccc;padding:4px;margin:4px 0;white-space:pre-wrap">'
-            + "".join(rows) + "</pre>")
+def unusable_reply(proposal: Proposal, name_of: Callable[[str], str] | None = None) -> str:
+    """What to tell the person when the model's reply gave nothing usable (in the person's names)."""
+    return (f"The model's reply could not be used: {proposal_view(proposal, name_of).error}. Press Propose again, "
+            f"perhaps with clearer feedback.")
 
 
 def fallback_html(label: str, nodes: list[Node], output: Node | None, proposal: Proposal | None = None,
-                  name_of: Callable[[str], str] = str) -> str:
+                  name_of: Callable[[str], str] | None = None) -> str:
     """The static picture a saved notebook shows without a kernel: the graph (SVG) and the last proposal's diff
     (every candidate's, when it had several)."""
     parts = [f'<div class="trace-workbench-fallback"><p><b>Trace · cell {html.escape(label)}</b> '
@@ -342,28 +328,7 @@ def fallback_html(label: str, nodes: list[Node], output: Node | None, proposal: 
         parts.append(f"<p>Graph too large for a static picture: {html.escape(summary)}.</p>")
     if output is not None:
         parts.append(f"<p>Output: <code>{html.escape(short(output._data, 300))}</code></p>")
-    candidates = proposal.candidates if isinstance(proposal, Candidate) else []
-    if candidates:
-        parts.append(f"<p><b>Last proposal ({html.escape(proposal.optimizer)}): {len(candidates)} candidates</b></p>")
-        for candidate in candidates:
-            score = "" if candidate.score is None else f", score {candidate.score:g}"
-            default = " (the default choice)" if candidate.index == proposal.index else ""
-            parts.append(f"<p><b>Candidate {candidate.index}{score}{default}</b></p>")
-            parts += _proposal_html(candidate, name_of)
-    elif proposal is not None and (proposal.changes or proposal.error):
-        parts.append(f"<p><b>Last proposal ({html.escape(proposal.optimizer)})</b></p>")
-        parts += _proposal_html(proposal, name_of)
+    if proposal is not None and (proposal.changes or proposal.error or isinstance(proposal, Candidates)):
+        parts.append(as_html(proposal_view(proposal, name_of)))
     parts.append("</div>")
     return "".join(parts)
-
-
-def _proposal_html(proposal: Proposal, name_of: Callable[[str], str]) -> list[str]:
-    """One proposal (or candidate) as HTML: its reasoning, why it could not be used, each parameter's diff."""
-    parts = []
-    if proposal.reasoning:
-        parts.append(f"<p><i>{html.escape(short(proposal.reasoning, 1000))}</i></p>")
-    if proposal.error:
-        parts.append(f"<p>{html.escape(unusable_reply(proposal))}</p>")
-    for key, change in proposal.changes.items():
-        parts.append(f"<p>{html.escape(name_of(key))} ({html.escape(change.kind)})</p>{_diff_html(change.diff)}")
-    return parts

@@ -212,7 +212,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
             self.error = ("None of the candidates proposes a usable change. Give more specific feedback and press "
                           "Propose again.")
         else:
-            self.error = unusable_reply(proposal) if proposal.error else (
+            self.error = unusable_reply(proposal, self.session.name_of) if proposal.error else (
                 "The optimizer proposed no change. Give more specific feedback and press Propose again.")
         self.proposal = state if any(option["changes"] or option["rejected"] for option in options) else {}
         self.refresh_display()

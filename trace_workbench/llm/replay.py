@@ -16,6 +16,7 @@ from typing import Any
 
 from trace_workbench.llm.errors import LLMConfigError, ReplayMissError
 from trace_workbench.llm.keys import request_key, to_plain
+from trace_workbench.trace.text import shorten
 
 __all__ = ["Recorder", "ReplayFile", "entry_for", "last_user_preview", "response_for"]
 
@@ -36,7 +37,7 @@ def last_user_preview(messages: list[Any], limit: int = 60) -> str:
             if isinstance(content, list):
                 content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
             text = " ".join(str(content or "").split())
-            return text if len(text) <= limit else text[: limit - 1] + "…"
+            return shorten(text, limit - 1)
     return ""
 
 

@@ -16,7 +16,7 @@ from trace_workbench.optimizers.optimizer import (
     UnusableReplyWarning,
 )
 from trace_workbench.optimizers.optoprime import OptoPrime
-from trace_workbench.optimizers.optoprimemulti import Candidate, OptoPrimeMulti
+from trace_workbench.optimizers.optoprimemulti import Candidate, Candidates, OptoPrimeMulti
 from trace_workbench.optimizers.proposal import ParameterChange, Proposal
 from trace_workbench.optimizers.textgrad import TextGrad
 from trace_workbench.trace.values import ValueConversionError
@@ -26,6 +26,7 @@ __all__ = [
     "AbstractOptimizer",
     "ApplyError",
     "Candidate",
+    "Candidates",
     "OptimizerError",
     "Optimizer",
     "OptoPrime",

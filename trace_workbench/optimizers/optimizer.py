@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +30,8 @@ from trace_workbench.trace.values import (
     ValueConversionError,
     clean_text,
     convert_value,
+    function_name,
+    is_code_parameter,
     same_value,
     value_kind,
 )
@@ -229,6 +232,17 @@ class Optimizer(AbstractOptimizer):
                            f"its parameters are {sorted(by_name)}") from None
 
     @property
+    def labels(self) -> dict[str, str]:
+        """The person's name of each parameter, by py_name: the name it was given ("prompt" for "prompt0"),
+        a trained function's name for its code ("__code0"); the py_name where two would share a name."""
+        named = {}
+        for p in self.parameters:
+            label = function_name(str(p._data)) if is_code_parameter(p) else p.name.split(":")[0]
+            named[p.py_name] = label or p.py_name
+        counts = Counter(named.values())
+        return {key: key if counts[label] > 1 else label for key, label in named.items()}
+
+    @property
     def parameters_by_name(self) -> dict[str, ParameterNode]:
         """The parameters by py_name (ValueError if two different ones share a name)."""
         return self._named()
@@ -264,6 +278,7 @@ class Optimizer(AbstractOptimizer):
         proposal = result if isinstance(result, Proposal) else self._proposal_from_update(result)
         proposal.step = number
         proposal.usage = usage.summary if usage is not None else None
+        proposal.labels = self.labels
         return proposal
 
     def apply(self, proposal: Proposal, only: Iterable[str] | str | None = None) -> dict[str, Any]:
@@ -359,17 +374,25 @@ class Optimizer(AbstractOptimizer):
         rejected: dict[str, str] = {}
         for node, suggested in suggestions.items():
             name = node.py_name
-            kind = value_kind(node)
             try:
-                value = convert_value(suggested, node._data, kind=kind, max_chars=self.max_suggestion_chars)
+                value = self._converted(node, suggested)
             except ValueConversionError as e:
-                what = "code" if kind == "code" else ("an " if kind[0] in "aeiou" else "a ") + kind
-                rejected[name] = f"{e} (parameter {name} is {what})"
+                rejected[name] = str(e)
                 continue
             if not same_value(value, node._data):
-                changes[name] = ParameterChange.make(name, kind, node._data, value,
+                changes[name] = ParameterChange.make(name, value_kind(node), node._data, value,
                                                      (reasoning or {}).get(name))
         return changes, rejected
+
+    def _converted(self, node: ParameterNode, suggested: Any) -> Any:
+        """A suggested value converted to the parameter's type; ValueConversionError says why it cannot be
+        (and what the parameter is)."""
+        kind = value_kind(node)
+        try:
+            return convert_value(suggested, node._data, kind=kind, max_chars=self.max_suggestion_chars)
+        except ValueConversionError as e:
+            what = "code" if kind == "code" else ("an " if kind[0] in "aeiou" else "a ") + kind
+            raise ValueConversionError(f"{e} (parameter {node.py_name} is {what})") from None
 
     def _proposal_from_update(self, update_dict: dict[ParameterNode, Any]) -> Proposal:
         unknown = [n for n in update_dict if not any(n is p for p in self.parameters)]

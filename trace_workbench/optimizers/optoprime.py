@@ -19,7 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from textwrap import dedent
-from typing import Any
+from typing import Any, NamedTuple
 
 from trace_workbench.llm.reply_format import ReplyShape, ask
 from trace_workbench.optimizers.buffers import FIFOBuffer
@@ -36,19 +36,19 @@ from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.optimizers.schema import REASONING_CHARS, optoprime_schema, reply_shapes, structured_default
 from trace_workbench.trace.nodes import MessageNode, Node, ParameterNode
 from trace_workbench.trace.propagators import Propagator, TraceGraph
+from trace_workbench.trace.text import shorten
 from trace_workbench.trace.values import (
     ValueConversionError,
-    convert_value,
     function_name,
     is_code_parameter,
     to_jsonable,
-    value_kind,
 )
 
 __all__ = [
     "FunctionFeedback",
     "OptoPrime",
     "ProblemInstance",
+    "Reply",
     "get_fun_name",
     "node_to_function_feedback",
     "repr_function_call",
@@ -56,6 +56,15 @@ __all__ = [
 ]
 
 _MISSING = object()
+
+
+class Reply(NamedTuple):
+    """One reply of the model: its text, why it ended ("stop", "length" ...) and, when it is empty, why."""
+
+    text: str
+    finish_reason: str | None = None
+    empty_reason: str | None = None
+
 _TYPE_PREFIX = re.compile(r"^\((\w+)\)\s*")
 
 
@@ -129,12 +138,8 @@ def node_to_function_feedback(node_feedback: TraceGraph) -> FunctionFeedback:
 
 def truncate(text: str, limit: int | None) -> str:
     """`text` cut to about `limit` characters, keeping head and tail, with a visible mark of what was cut."""
-    if limit is None or len(text) <= limit:
-        return text
-    head = limit * 2 // 3
-    tail = limit - head
-    omitted = len(text) - head - tail
-    return f"{text[:head]}…[{omitted:,} characters omitted]…{text[len(text) - tail:] if tail else ''}"
+    tail = 0 if limit is None else limit - limit * 2 // 3
+    return shorten(text, limit, tail=tail, mark="…[{cut:,} characters omitted]…")
 
 
 def _cap(items: list[str], limit: int | None, what: str) -> list[str]:
@@ -366,8 +371,6 @@ class OptoPrime(Optimizer):
         self.example_response = json.dumps(
             {"reasoning": "z = a + b - c, so z is 10 when a = 14; a > 0 still holds.", "answer": "",
              "suggestion": {"a": 14}}, indent=1)
-        self._last_finish_reason: str | None = None
-        self._last_empty_reason: str | None = None
 
     # -- the summary and the prompt -----------------------------------------------------------
     def summarize(self) -> FunctionFeedback:
@@ -502,11 +505,10 @@ class OptoPrime(Optimizer):
                                   "before step() (and zero_feedback() before each backward)")
         system_prompt, user_prompt = self.construct_prompt(summary, mask=mask)
         self._shapes = self.reply_shapes(summary)
-        response = self.call_llm(system_prompt=system_prompt, user_prompt=user_prompt, verbose=verbose,
-                                 max_tokens=self.max_tokens)
-        proposal = self.proposal_from_reply(response)
+        reply = self.ask_llm(system_prompt, user_prompt, verbose=verbose, max_tokens=self.max_tokens)
+        proposal = self.proposal_from_reply(reply.text, reply)
         self.remember(summary.variables, summary.user_feedback)
-        self.log_step({"system_prompt": system_prompt, "user_prompt": user_prompt, "response": response}, summary)
+        self.log_step({"system_prompt": system_prompt, "user_prompt": user_prompt, "response": reply.text}, summary)
         return proposal
 
     def log_step(self, entry: dict[str, Any], summary: FunctionFeedback) -> None:
@@ -551,7 +553,12 @@ class OptoPrime(Optimizer):
 
     def call_llm(self, system_prompt: str, user_prompt: str, verbose: bool | str = False,
                  max_tokens: int = 4096) -> str:
-        """Send the prompts and return the reply's text ("" when it has none).
+        """Send the prompts and return the reply's text ("" when it has none): Trace's, see ask_llm."""
+        return self.ask_llm(system_prompt, user_prompt, verbose=verbose, max_tokens=max_tokens).text
+
+    def ask_llm(self, system_prompt: str, user_prompt: str, verbose: bool | str = False,
+                max_tokens: int = 4096) -> Reply:
+        """Send the prompts and return the Reply (its text, "" when it has none, and why it ended).
 
         Asks for this step's reply shapes (reply_shapes: a JSON schema, then a JSON object, then free
         text, as the server accepts). Errors of the LLM layer are raised as they are.
@@ -564,26 +571,25 @@ class OptoPrime(Optimizer):
             choice = response.choices[0]
         except (AttributeError, IndexError, TypeError):
             raise TypeError(f"the LLM returned {type(response).__name__}, not a chat completion with choices") from None
-        self._last_finish_reason = getattr(choice, "finish_reason", None)
-        message = getattr(choice, "message", None)
-        content = getattr(message, "content", None) or ""
-        self._last_empty_reason = None if content else empty_reply_reason(message)
+        reply = reply_of(choice)
         if verbose:
-            print("LLM response:\n", content)
-        return content
+            print("LLM response:\n", reply.text)
+        return reply
 
     # -- reading the reply ------------------------------------------------------------------
-    def proposal_from_reply(self, response: str) -> Proposal:
-        """The Proposal a reply makes: its usable suggestions as changes, and why the rest was refused."""
+    def proposal_from_reply(self, response: str, reply: Reply | None = None) -> Proposal:
+        """The Proposal a reply's text makes: its usable suggestions as changes, and why the rest was refused
+        (`reply` says why the reply ended, to explain a cut or empty one)."""
         name = type(self).__name__
         if is_terminate(response):
             return Proposal(optimizer=name, raw=response)
         try:
             data = find_json_object(response, self.reply_keys)
         except ReplyFormatError as e:
-            cut = self._last_finish_reason == "length"
+            cut = reply is not None and reply.finish_reason == "length"
             hint = f" (the reply was cut off at max_tokens={self.max_tokens}; raise max_tokens)" if cut else ""
-            said = self._last_empty_reason if not response.strip() and self._last_empty_reason else str(e)
+            empty = reply.empty_reason if reply is not None else None
+            said = empty if not response.strip() and empty else str(e)
             return Proposal(optimizer=name, raw=response, error=f"{said}{hint}")
         reasoning = _field(data, "reasoning")
         answer = _field(data, "answer")
@@ -680,21 +686,27 @@ class OptoPrime(Optimizer):
         return {} if problem else {str(k): v for k, v in suggestion.items()}
 
     def construct_update_dict(self, suggestion: dict[str, Any]) -> dict[ParameterNode, Any]:
-        """{parameter: converted value} for a suggestion; unusable entries are warned about and skipped
-        (raised as ValueConversionError with ignore_extraction_error=False)."""
+        """{parameter: converted value} for a suggestion, found and converted as propose() does; unusable
+        entries are warned about and skipped (raised as ValueConversionError with ignore_extraction_error=False)."""
+        resolved, rejected = self._resolve(suggestion)
         update: dict[ParameterNode, Any] = {}
-        for key, value in suggestion.items():
-            node, why = self._find_parameter(key)
+        for node, value in resolved.items():
             try:
-                if node is None:
-                    raise ValueConversionError(why)
-                update[node] = convert_value(value, node._data, kind=value_kind(node),
-                                             max_chars=self.max_suggestion_chars)
+                update[node] = self._converted(node, value)
             except ValueConversionError as e:
-                if not self.ignore_extraction_error:
-                    raise
-                warnings.warn(f"Cannot use the suggestion for {key}: {e}", stacklevel=2)
+                rejected[node.py_name] = str(e)
+        for key, why in rejected.items():
+            if not self.ignore_extraction_error:
+                raise ValueConversionError(why)
+            warnings.warn(f"Cannot use the suggestion for {key}: {why}", stacklevel=2)
         return update
+
+
+def reply_of(choice: Any) -> Reply:
+    """The Reply of one choice of a chat completion."""
+    message = getattr(choice, "message", None)
+    content = getattr(message, "content", None) or ""
+    return Reply(content, getattr(choice, "finish_reason", None), None if content else empty_reply_reason(message))
 
 
 def _shown_values(entries: dict[str, Any], keep: dict[str, Any], limit: int | None) -> dict[str, Any]:

@@ -11,50 +11,96 @@ One is chosen by, in order of precedence:
   best score wins (the first among equals);
 - otherwise the last candidate (the lowest temperature), Trace's default.
 
-``propose()`` returns the chosen candidate; ``proposal.candidates`` (and ``optimizer.candidates``)
-holds them all, each with its ``score``, ``temperature`` and ``index``. As everywhere, proposing
-changes no parameter; ``step()`` applies the chosen one.
+``propose()`` returns the `Candidates`: a Proposal that is the chosen candidate (``.chosen``), holding
+them all (iterate it, or ``.candidates``; also ``optimizer.candidates``), each a plain `Candidate`
+with its ``score``, ``temperature`` and ``index``. As everywhere, proposing changes no parameter;
+``step()`` applies the chosen one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from trace_workbench.llm.reply_format import ask
-from trace_workbench.optimizers.optoprime import OptoPrime
+from trace_workbench.optimizers.optoprime import OptoPrime, Reply, reply_of
 from trace_workbench.optimizers.proposal import Proposal
 from trace_workbench.trace.nodes import ParameterNode
 from trace_workbench.trace.propagators import Propagator
 
-__all__ = ["Candidate", "OptoPrimeMulti"]
+__all__ = ["Candidate", "Candidates", "OptoPrimeMulti"]
 
 Selector = Callable[[list["Candidate"]], "Candidate | int"]
 
 
-@dataclass
+@dataclass(repr=False)
 class Candidate(Proposal):
     """One candidate update: a Proposal with its place among the candidates, temperature and score.
 
     ``score`` is None when the candidate was not evaluated (or could not be: see ``evaluation_error``).
-    The chosen candidate carries the full list in ``candidates`` (itself included).
     """
 
     index: int = 0
     temperature: float | None = None
     score: float | None = None
     evaluation_error: str | None = None
-    candidates: list[Candidate] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: the Proposal's fields, this candidate's own, and the others (without nesting)."""
-        return {**self._own_dict(), "candidates": [c._own_dict() for c in self.candidates]}
-
-    def _own_dict(self) -> dict[str, Any]:
+        """JSON-safe form: the Proposal's fields and this candidate's own."""
         return {**super().to_dict(), "index": self.index, "temperature": self.temperature, "score": self.score,
                 "evaluation_error": self.evaluation_error}
+
+
+@dataclass(repr=False)
+class Candidates(Proposal):
+    """The candidates of one step. As a Proposal it is the chosen one (its changes are what applying
+    applies, `index` is its index); iterating, `len` and `[k]` give the candidates."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    index: int = 0
+
+    @classmethod
+    def of(cls, candidates: list[Candidate], chosen: int) -> Candidates:
+        """The set of `candidates`, candidate number `chosen` chosen."""
+        picked = candidates[chosen]
+        fields = {name: getattr(picked, name) for name in Proposal.__dataclass_fields__}
+        return cls(**fields, candidates=list(candidates), index=chosen)
+
+    def choose(self, index: int) -> Candidates:
+        """The same candidates with number `index` chosen (IndexError if there is none)."""
+        if not 0 <= index < len(self.candidates):
+            raise IndexError(f"no candidate {index}: choose one of 0 to {len(self.candidates) - 1}")
+        return Candidates.of(self.candidates, index)
+
+    @property
+    def chosen(self) -> Candidate:
+        """The chosen candidate (without any edit made to this set since: those are on the set)."""
+        return self.candidates[self.index]
+
+    @property
+    def score(self) -> float | None:
+        """The chosen candidate's score."""
+        return self.chosen.score
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} Candidates of {self.optimizer}, step {self.step}: {self.index} chosen>"
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self.candidates)
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def __getitem__(self, index: int) -> Candidate:
+        return self.candidates[index]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: the chosen candidate's fields (with any edit) and every candidate's."""
+        chosen = self.chosen
+        return {**super().to_dict(), "index": self.index, "temperature": chosen.temperature, "score": chosen.score,
+                "evaluation_error": chosen.evaluation_error, "candidates": [c.to_dict() for c in self.candidates]}
 
 
 class OptoPrimeMulti(OptoPrime):
@@ -103,46 +149,41 @@ class OptoPrimeMulti(OptoPrime):
         self._shapes = self.reply_shapes(summary)
         replies = self.generate_candidates(system_prompt, user_prompt, count, verbose=verbose)
         candidates = []
-        for index, (reply, temperature, finish) in enumerate(replies):
-            self._last_finish_reason = finish
-            proposal = self.proposal_from_reply(reply)
+        for index, (reply, temperature) in enumerate(replies):
+            proposal = self.proposal_from_reply(reply.text, reply)
             fields = {name: getattr(proposal, name) for name in Proposal.__dataclass_fields__}
             candidates.append(Candidate(**fields, index=index, temperature=temperature))
         self.remember(summary.variables, summary.user_feedback)
         self.log_step({"system_prompt": system_prompt, "user_prompt": user_prompt,
-                       "response": [reply for reply, _, _ in replies]}, summary)
+                       "response": [reply.text for reply, _ in replies]}, summary)
         chosen = self.choose(candidates, selector or self.selector, evaluator or self.evaluator)
-        chosen.candidates = candidates
         self.candidates = candidates
         self.selected_candidate = chosen
-        return chosen
+        return Candidates.of(candidates, chosen.index)
 
     def generate_candidates(self, system_prompt: str, user_prompt: str, num_responses: int,
-                            verbose: bool | str = False) -> list[tuple[str, float | None, str | None]]:
-        """The replies to one prompt: (text, temperature, finish_reason) for each candidate, in order."""
+                            verbose: bool | str = False) -> list[tuple[Reply, float | None]]:
+        """The replies to one prompt: (reply, temperature) for each candidate, in order."""
         if verbose not in (False, "output"):
             print("Prompt\n", system_prompt + user_prompt)
         messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt}]
         if self.generation == "n":
             temperature = max(self.temperature_range)
-            replies = self._ask(messages, n=num_responses, temperature=temperature)
-            return [(text, temperature, finish) for text, finish in replies]
-        out: list[tuple[str, float | None, str | None]] = []
+            return [(reply, temperature) for reply in self._ask(messages, n=num_responses, temperature=temperature)]
+        out: list[tuple[Reply, float | None]] = []
         for temperature in self.temperatures(num_responses):
-            text, finish = self._ask(messages, temperature=temperature)[0]
-            out.append((text, temperature, finish))
+            out.append((self._ask(messages, temperature=temperature)[0], temperature))
         if verbose:
-            print("LLM responses:\n", [text for text, _, _ in out])
+            print("LLM responses:\n", [reply.text for reply, _ in out])
         return out
 
-    def _ask(self, messages: list[dict[str, str]], **settings: Any) -> list[tuple[str, str | None]]:
-        """(text, finish_reason) of every choice, asked for in this step's reply shapes (see OptoPrime.call_llm)."""
+    def _ask(self, messages: list[dict[str, str]], **settings: Any) -> list[Reply]:
+        """The Reply of every choice, asked for in this step's reply shapes (see OptoPrime.ask_llm)."""
         response = ask(self.llm, messages, self._shapes, max_tokens=self.max_tokens, **settings)
         choices = list(getattr(response, "choices", None) or [])
         if not choices:
             raise TypeError(f"the LLM returned {type(response).__name__}, not a chat completion with choices")
-        return [(getattr(getattr(c, "message", None), "content", None) or "", getattr(c, "finish_reason", None))
-                for c in choices]
+        return [reply_of(c) for c in choices]
 
     def choose(self, candidates: list[Candidate], selector: Selector | None,
                evaluator: Callable[[], float] | None) -> Candidate:

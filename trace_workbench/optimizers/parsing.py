@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from trace_workbench.trace.text import shorten
+
 __all__ = ["AmbiguousReplyError", "ReplyFormatError", "empty_reply_reason", "find_json_object", "is_terminate",
            "loads_relaxed"]
 
@@ -39,8 +41,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _short_json(value: Any, limit: int = 40) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(json.dumps(value), limit - 1)
 
 
 _DECODER = json.JSONDecoder(strict=False, object_pairs_hook=_unique_keys)
@@ -247,5 +248,4 @@ def find_json_object(text: str, expected_keys: tuple[str, ...] = ()) -> dict[str
 
 
 def _preview(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+    return repr(shorten(" ".join(text.split()), limit - 1))

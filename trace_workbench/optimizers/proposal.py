@@ -59,6 +59,9 @@ class Proposal:
     raw: str = ""
     usage: UsageSummary | None = None
     step: int = 0
+    labels: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """The person's name of each parameter by py_name ("prompt" for "prompt0"), as the optimizer knows them:
+    what the text and HTML of the proposal show."""
 
     @property
     def names(self) -> list[str]:
@@ -96,15 +99,17 @@ class Proposal:
         }
 
     def __str__(self) -> str:
-        lines = [f"{self.optimizer} proposal (step {self.step}): "
-                 + (", ".join(self.changes) if self.changes else "no change")]
-        if self.error:
-            lines.append(f"error: {self.error}")
-        for name, why in self.rejected.items():
-            lines.append(f"rejected {name}: {why}")
-        if self.reasoning:
-            lines.append(f"reasoning: {self.reasoning}")
-        lines.extend(change.diff.rstrip("\n") for change in self.changes.values())
-        if self.usage is not None:
-            lines.append(f"usage: {self.usage}")
-        return "\n".join(lines)
+        from trace_workbench.optimizers.rendering import as_text, proposal_view
+
+        return as_text(proposal_view(self))
+
+    def __repr__(self) -> str:
+        """One line (a notebook's text/plain): the optimizer, the step and what would change."""
+        changes = ", ".join(self.labels.get(k, k) for k in self.changes) or "no change"
+        return f"<{type(self).__name__} of {self.optimizer}, step {self.step}: {changes}>"
+
+    def _repr_html_(self) -> str:
+        """A notebook's rich view: the diffs under the person's names, with the reasoning."""
+        from trace_workbench.optimizers.rendering import as_html, proposal_view
+
+        return f'<div class="trace-workbench-proposal">{as_html(proposal_view(self))}</div>'

@@ -1,4 +1,4 @@
-"""Small helpers of Trace's optimizer package."""
+"""Small helpers of Trace's optimizer package, kept for Trace programs (Trace's own tests import print_color)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from types import MappingProxyType, MethodType
 from typing import Any, Generic, TypeVar
 
 from trace_workbench.trace.graph import _READS, _SERIAL, _TRACING, GRAPH
+from trace_workbench.trace.text import shorten
 
 T = TypeVar("T")
 
@@ -343,10 +344,7 @@ class Node(Generic[T]):
         return f"{type(self).__name__}: ({self._name}, dtype={type(self._data)}, data={_shown(self._data, str)})"
 
     def __repr__(self) -> str:
-        text = _shown(self._data, repr)
-        if len(text) > 80:
-            text = text[:77] + "..."
-        return f"{type(self).__name__}({self._name}, data={text})"
+        return f"{type(self).__name__}({self._name}, data={shorten(_shown(self._data, repr), 79)})"
 
     # -- Python's data model: plain where plain Python returns plain values -------------------
     def __eq__(self, other: object) -> bool:

@@ -7,14 +7,12 @@ from typing import Any
 
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import ExceptionNode, MessageNode, Node, ParameterNode, ancestors
+from trace_workbench.trace.text import shorten
 
 
 def short(value: Any, max_chars: int = 200) -> str:
     """A readable text of `value`, cut to `max_chars` with a visible mark saying how much was left out."""
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) <= max_chars:
-        return text
-    return f"{text[:max_chars]}… [{len(text) - max_chars} more characters]"
+    return shorten(value if isinstance(value, str) else repr(value), max_chars, mark="… [{cut} more characters]")
 
 
 def node_kind(n: Node) -> str:

@@ -17,6 +17,7 @@ import textwrap
 from typing import Any
 
 from trace_workbench.trace.nodes import Node
+from trace_workbench.trace.text import shorten
 
 __all__ = [
     "CODE_KIND",
@@ -94,8 +95,7 @@ def parse_literal(text: str) -> Any:
 
 
 def _preview(value: Any, limit: int = 60) -> str:
-    text = repr(value) if isinstance(value, str) else json.dumps(to_jsonable(value))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(repr(value) if isinstance(value, str) else json.dumps(to_jsonable(value)), limit - 1)
 
 
 def _json_type(value: Any) -> str:

@@ -1,7 +1,7 @@
 """Run one function over many items on a concurrent.futures Executor, results in input order.
 
 Each task runs in a copy of the submitting thread's context (contextvars), so graph scopes,
-listeners and the tracing switch follow it into worker threads (DESIGN.md). Threads are the
+listeners and the tracing switch follow it into worker threads. Threads are the
 default; any Executor may be given instead.
 """
 

@@ -162,6 +162,16 @@ class Step:
             parts.append(self.note)
         return "  ".join(parts)
 
+    def __repr__(self) -> str:
+        """One line (a notebook's text/plain): the summary."""
+        return f"<Step {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        """A notebook's rich view: the summary, the reasoning and each parameter's diff."""
+        from trace_workbench.optimizers.rendering import as_html, step_view
+
+        return f'<div class="trace-workbench-step">{as_html(step_view(self))}</div>'
+
 
 class HistoryError(RuntimeError):
     """The history file cannot be used (damaged, locked, read-only, a directory, from a newer version):
@@ -414,6 +424,13 @@ class History:
 
     def __repr__(self) -> str:
         return f"History({str(self.path)!r}, notebook={self.notebook!r})"
+
+    def _repr_html_(self) -> str:
+        """A notebook's rich view: this notebook's steps, each with its diffs."""
+        from trace_workbench.optimizers.rendering import history_html
+
+        steps = self.steps()
+        return history_html(f"History {self.path}: {len(steps)} step(s) of this notebook", steps)
 
 
 @contextmanager

@@ -10,7 +10,6 @@ loop in `optimize_loop`. It knows nothing of Jupyter: the IPython extension driv
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import uuid
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trace_workbench.optimizers import Candidate, Optimizer, OptoPrimeMulti, Proposal
+from trace_workbench.optimizers import Candidate, Candidates, Optimizer, OptoPrimeMulti, Proposal
 from trace_workbench.trace.bundle import FunModule
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import Node, ParameterNode
@@ -296,7 +295,7 @@ class Session:
         """Ask the optimizer for new values from the feedback given; nothing changes until `accept()`.
 
         candidates=N (N >= 2) asks `candidate_optimizer` for N alternatives at once: the pending
-        proposal is then a Candidate whose `candidates` lists them all (each a diff against the current
+        proposal is then the Candidates, holding them all (each a diff against the current
         values, with its reasoning), and `accept(candidate=K)` takes one. With `evaluator` (a callable
         of no arguments returning a score, higher is better) each candidate is tried (applied, scored,
         reverted) and the best becomes the default choice; without it, the last candidate is.
@@ -339,7 +338,7 @@ class Session:
     def candidates(self) -> list[Candidate]:
         """The alternatives of the pending proposal (see `propose(candidates=N)`); [] when there are none."""
         pending = self._pending
-        return list(pending.candidates) if isinstance(pending, Candidate) else []
+        return list(pending) if isinstance(pending, Candidates) else []
 
     def accept(self, names: Iterable[str] | str | None = None, edits: Mapping[str, Any] | None = None,
                candidate: int | None = None, *, decision: Event = Event.ACCEPTED) -> dict[str, Any]:
@@ -369,8 +368,8 @@ class Session:
 
         document = proposal.to_dict()
         note = None
-        if isinstance(proposal, Candidate) and proposal.candidates:
-            note = f"candidate {proposal.index} of {len(proposal.candidates)}"
+        if isinstance(proposal, Candidates):
+            note = f"candidate {proposal.index} of {len(proposal)}"
         step, changes = self.journal.commit(decision, change, lambda _: optimizer.revert(),
                                             optimizer=proposal.optimizer, proposal=document, usage=document["usage"],
                                             note=note, **self._feedback_fields())
@@ -388,13 +387,13 @@ class Session:
             raise SessionError("nothing to accept: propose first (session.propose() or %trace_propose)")
         if candidate is None:
             return proposal
-        alternatives = self.candidates
-        if not alternatives:
+        if not isinstance(proposal, Candidates):
             raise SessionError("the pending proposal has no candidates: ask for several with "
                                "session.propose(candidates=N) or %trace_propose --candidates N")
-        if not 0 <= candidate < len(alternatives):
-            raise SessionError(f"no candidate {candidate}: choose one of 0 to {len(alternatives) - 1}")
-        return dataclasses.replace(alternatives[candidate], candidates=alternatives)
+        try:
+            return proposal.choose(candidate)
+        except IndexError as e:
+            raise SessionError(str(e)) from None
 
     def reject(self, reason: str | None = None) -> int:
         """Refuse the pending proposal, all its candidates if it has some (remembered by the optimizers and in
