@@ -52,7 +52,9 @@ def concurrent_map(fn: Callable[[Any], Any], items: Iterable[Any], *, workers: i
         return _settle(_in_context(pool, fn, items, on_done, errors), errors)
 
 
-def _called(run: Callable[..., Any], fn: Callable[[Any], Any], item: Any, on_done: Callable[[], None] | None) -> Outcome:
+def _called(run: Callable[..., Any], fn: Callable[[Any], Any], item: Any,
+            on_done: Callable[[], None] | None) -> Outcome:
+    """run(fn, item)'s outcome: (result, False) or (exception, True)."""
     try:
         return run(fn, item), False
     except Exception as e:

@@ -79,7 +79,8 @@ class ProcessExecutor(RemoteExecutor):
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(self.start_method))
+                context = multiprocessing.get_context(self.start_method)
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
             return self._pool
 
     def _run(self, packed: list[Packed], on_done: Callable[[], None]) -> list[Shipped]:
@@ -139,8 +140,9 @@ class RayExecutor(RemoteExecutor):
         if not ray.is_initialized():
             ray.init(address=self.address, **{"log_to_driver": False, **self.init})
         if self._task is None:
-            self._task = ray.remote(run_packed).options(
-                max_retries=self.retries, num_cpus=self.num_cpus, scheduling_strategy="SPREAD" if self.spread else "DEFAULT")
+            strategy = "SPREAD" if self.spread else "DEFAULT"
+            self._task = ray.remote(run_packed).options(max_retries=self.retries, num_cpus=self.num_cpus,
+                                                        scheduling_strategy=strategy)
         return self._task
 
     def _run(self, packed: list[Packed], on_done: Callable[[], None]) -> list[Shipped]:
