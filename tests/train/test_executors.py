@@ -16,7 +16,7 @@ import pytest
 
 from tests.train import conftest
 from tests.train.conftest import LangAgent, Script, feedback_fn, load, metric
-from trace_workbench.llm import LLM
+from trace_workbench.llm import LLM, program_llm
 from trace_workbench.optimizers import OptoPrime, run_batch
 from trace_workbench.testing import ChatServer
 from trace_workbench.trace import GRAPH, bundle, node
@@ -53,11 +53,17 @@ def trained(server: ChatServer, tmp_path: Path, label: str, **options: Any) -> t
 
 def test_evaluate_on_processes_scores_as_threads(server: ChatServer, pool: ProcessExecutor) -> None:
     agent = LangAgent()
+    meter = program_llm().meter
     for instruction in ("Answer es or en", "v1", "Decide."):
         agent.instruction._set(instruction)  # the workers get the driver's current value at each call
+        before = meter.summary()
         threads = evaluate(agent, DATA, metric, num_threads=4)
+        between = meter.summary()
         processes = evaluate(agent, DATA, metric, executor=pool)
         assert processes.scores == threads.scores and processes.errors == threads.errors
+        after = meter.summary()  # the workers' calls are counted here, as the threads' are
+        assert after.calls - between.calls == between.calls - before.calls == len(DATA)
+        assert after.total_tokens - between.total_tokens == between.total_tokens - before.total_tokens > 0
     assert evaluate(agent, DATA[:2], metric, executor=pool).scores == [0.0, 0.0]
 
 

@@ -8,17 +8,18 @@ numbers. `unpack` rebuilds those nodes in the driver on its live parameters, in 
 of creation, so backward from a shipped output gives the driver's parameters their feedback.
 
 The worker also takes the driver's model settings (OPENAI_* and TRACE_WORKBENCH_* environment
-variables) at each call, so a program calls the same model as it would in the driver.
+variables) at each call, so a program calls the same model as it would in the driver, and the
+program LLM's usage in the worker comes back to the driver's meter (token budgets count it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import pickle
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from trace_workbench.extras import require
@@ -29,7 +30,7 @@ __all__ = ["Packed", "Shipped", "pack", "run_packed", "unpack"]
 SETTINGS_PREFIXES = ("OPENAI_", "TRACE_WORKBENCH_")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Packed:
     """One call ready to send: its pickle, and the driver's parameters its copies stand for (by number)."""
 
@@ -37,7 +38,7 @@ class Packed:
     parameters: tuple[ParameterNode, ...]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Shipped:
     """A call's outcome as data: the pickled result (or exception), the records of the nodes it reaches."""
 
@@ -45,6 +46,7 @@ class Shipped:
     nodes: tuple[bytes, ...]
     serials: tuple[int, ...]
     failed: bool
+    usage: tuple[Any, ...] = ()
 
 
 _PICKLER: type | None = None
@@ -114,11 +116,15 @@ def run_packed(payload: bytes) -> Shipped:
 
     fn, item, settings = Unpickler(io.BytesIO(payload)).load()
     _use_settings(settings)
-    try:
-        result, failed = fn(item), False
-    except Exception as e:
-        result, failed = e, True
-    return _ship(result, failed, {id(c): i for i, c in enumerate(copies)})
+    from trace_workbench.llm.program import program_llm
+
+    with program_llm().meter.step("shipped call") as usage:
+        try:
+            result, failed = fn(item), False
+        except Exception as e:
+            result, failed = e, True
+    shipped = _ship(result, failed, {id(c): i for i, c in enumerate(copies)})
+    return dataclasses.replace(shipped, usage=tuple(usage.calls))
 
 
 def _ship(result: Any, failed: bool, copies: dict[int, int]) -> Shipped:
@@ -152,8 +158,17 @@ def _ship(result: Any, failed: bool, copies: dict[int, int]) -> Shipped:
 
 
 def unpack(shipped: Shipped, parameters: tuple[ParameterNode, ...]) -> tuple[Any, bool]:
-    """In the driver: (the result or exception, whether it failed), its nodes rebuilt on the live parameters."""
+    """In the driver: (the result or exception, whether it failed), its nodes rebuilt on the live parameters.
+
+    The program LLM's calls in the worker are recorded on this process's program LLM meter too.
+    """
     built: dict[int, Node] = {}
+    if shipped.usage:
+        from trace_workbench.llm.program import program_llm
+
+        meter = program_llm().meter
+        for call in shipped.usage:
+            meter.record(call)
 
     class Unpickler(pickle.Unpickler):
         def persistent_load(self, pid: Any) -> Any:
