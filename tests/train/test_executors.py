@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from tests.train.conftest import LangAgent, Script, feedback_fn, load, metric
 from trace_workbench.llm import LLM, program_llm
 from trace_workbench.optimizers import OptoPrime, run_batch
 from trace_workbench.testing import ChatServer
-from trace_workbench.trace import GRAPH, bundle, node
+from trace_workbench.trace import GRAPH, ExecutionError, bundle, node
 from trace_workbench.train import evaluate, run_concurrently, train
 from trace_workbench.utils.executors import ProcessExecutor, WorkerLost
 from trace_workbench.workbench import Session
@@ -114,12 +115,30 @@ def divide(value):
     return 1 / value
 
 
+zero = node(0, trainable=True, name="zero")
+
+
+def traced_divide(value):
+    return node(value) / zero
+
+
 def test_failures_are_raised_or_returned_in_place(pool: ProcessExecutor) -> None:
     with pytest.raises(ZeroDivisionError):
         run_batch(divide, [1, 0, 2], executor=pool)
     results = run_batch(divide, [1, 0, 2], executor=pool, return_exceptions=True)
     assert results[0] == 1.0 and isinstance(results[1], ZeroDivisionError) and results[2] == 0.5
     assert run_batch(divide, [], executor="process") == []
+    (error,) = run_batch(traced_divide, [1], executor=pool, return_exceptions=True)
+    assert isinstance(error, ExecutionError) and isinstance(error, ZeroDivisionError)
+    assert any(p is zero for p in error.exception_node.parents)  # its graph reaches the live parameter
+    error.exception_node.backward("do not divide by zero")
+    assert list(zero.feedback)
+    zero.zero_feedback()
+
+
+def test_a_process_pool_executor_is_refused_with_the_way_to_run_on_processes() -> None:
+    with ProcessPoolExecutor(1) as executor, pytest.raises(TypeError, match='executor="process"'):
+        run_batch(divide, [1], executor=executor)
 
 
 def killed_once(marks: Path, agent: LangAgent):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Literal
 
 from trace_workbench.utils.executors import Outcome, RemoteExecutor, remote_executor
@@ -44,6 +44,10 @@ def concurrent_map(fn: Callable[[Any], Any], items: Iterable[Any], *, workers: i
         executor = remote_executor(executor, workers)
     if isinstance(executor, RemoteExecutor):
         return _settle(executor.map(fn, items, on_done), errors)
+    if isinstance(executor, ProcessPoolExecutor):
+        raise TypeError('a ProcessPoolExecutor cannot run calls in copies of this context: pass executor="process" '
+                        "or a trace_workbench.utils.executors.ProcessExecutor, which pickle the calls and rebuild "
+                        "their graphs here")
     if isinstance(executor, Executor):
         return _settle(_in_context(executor, fn, items, on_done, errors), errors)
     if workers == 1:
