@@ -12,10 +12,10 @@ listeners and the tracing switch follow it. A minibatch step then reads the comb
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
+
+from trace_workbench.utils.concurrency import ExecutorSpec, concurrent_map
 
 __all__ = ["run_batch"]
 
@@ -24,28 +24,13 @@ R = TypeVar("R")
 
 
 def run_batch(fn: Callable[[T], R], inputs: Iterable[T], num_threads: int | None = None, *,
-              return_exceptions: bool = False) -> list[R | BaseException]:
+              return_exceptions: bool = False, executor: ExecutorSpec = None) -> list[R | BaseException]:
     """[fn(x) for x in inputs], run on up to `num_threads` threads (default: one per input, at most 8).
 
-    The first exception (in input order) is raised once the batch is done, unless
+    The first exception (in input order) is raised once the running tasks are done, unless
     return_exceptions=True, which puts each exception in its input's place instead (useful when a
-    failed forward pass's ExecutionError should become feedback).
+    failed forward pass's ExecutionError should become feedback). `executor` runs them elsewhere
+    ("process", "ray"; see trace_workbench.utils.concurrency).
     """
-    items = list(inputs)
-    if not items:
-        return []
-    workers = num_threads if num_threads is not None else min(8, len(items))
-    if workers < 1:
-        raise ValueError(f"num_threads must be at least 1, got {num_threads}")
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trace-batch") as pool:
-        futures: list[Future[R]] = [pool.submit(contextvars.copy_context().run, fn, x) for x in items]
-    results: list[R | BaseException] = []
-    for future in futures:
-        error = future.exception()
-        if error is None:
-            results.append(future.result())
-        elif return_exceptions:
-            results.append(error)
-        else:
-            raise error
-    return results
+    return concurrent_map(fn, inputs, workers=num_threads, executor=executor,
+                          errors="return" if return_exceptions else "raise", thread_name="trace-batch")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from trace_workbench.trace.errors import ExecutionError
 from trace_workbench.trace.nodes import Node
 from trace_workbench.train.data import Example, as_examples
-from trace_workbench.train.runner import run_concurrently
+from trace_workbench.utils.concurrency import ExecutorSpec, concurrent_map
 
 __all__ = ["EvalResult", "evaluate", "forward"]
 
@@ -46,12 +46,13 @@ def value(output: Any) -> Any:
 
 
 def evaluate(program: Callable[[Any], Any], dataset: Any, metric: Callable[[Any, Any], float], *,
-             num_threads: int | None = None, executor: Executor | None = None,
+             num_threads: int | None = None, executor: ExecutorSpec = None,
              min_score: float = 0.0, progress: bool = False) -> EvalResult:
     """Score `program` on every example: metric(output value, info), `min_score` where the program fails.
 
-    Forward passes run concurrently (threads by default, `num_threads` of them, or on `executor`);
-    the metric runs in this thread, in dataset order. progress=True shows a tqdm bar.
+    Forward passes run concurrently (threads by default, `num_threads` of them, or on `executor`:
+    an Executor, "process", "ray" or a RemoteExecutor, whose outputs come back as data); the metric
+    runs in this thread, in dataset order. progress=True shows a tqdm bar.
     """
     examples = as_examples(dataset)
     bar = None
@@ -60,14 +61,9 @@ def evaluate(program: Callable[[Any], Any], dataset: Any, metric: Callable[[Any,
 
         bar = tqdm(total=len(examples), desc="evaluate")
 
-    def run(example: Example) -> tuple[Any, str | None]:
-        result = forward(program, example)
-        if bar is not None:
-            bar.update(1)
-        return result
-
     try:
-        results = run_concurrently(run, examples, num_threads=num_threads, executor=executor)
+        results = concurrent_map(partial(forward, program), examples, workers=num_threads, executor=executor,
+                                 on_done=None if bar is None else partial(bar.update, 1), thread_name="trace-train")
     finally:
         if bar is not None:
             bar.close()
