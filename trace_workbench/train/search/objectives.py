@@ -65,7 +65,8 @@ class Objective:
 
     def describe(self) -> str:
         """One line, e.g. "pareto(score↑, tokens↓)"."""
-        parts = [f"{self.weights[m]:g}·" if m in self.weights and not self.pareto else "" for m in self.metrics]
+        parts = [f"{self.weights[m]:g}·" if self.weights.get(m, 1.0) != 1.0 and not self.pareto else ""
+                 for m in self.metrics]
         names = [f"{p}{m}{'↓' if m in self.minimize else '↑'}" for p, m in zip(parts, self.metrics, strict=True)]
         return f"{'pareto' if self.pareto else 'max'}({', '.join(names)})"
 

@@ -9,8 +9,9 @@ with the highest upper confidence bound, so promising candidates are measured mo
 - priority: every live candidate stays in one queue; the parents are the `beam_width` with the highest
   upper confidence bound (or the best mean with exploration=0), and a parent may be expanded again.
 
-A person may promote a candidate (expanded next, even if it fell out of the beam), prune one (never
-rolled out or expanded again) or stop the search, from any thread, while it runs or between runs.
+A person may promote a candidate (expanded next, even if it fell out of the beam or the rounds are
+done), prune one (never rolled out or expanded again) or stop the search, from any thread, while it
+runs or between runs.
 After every unit of work (a child made, a candidate rolled out) the state is saved in the session's
 history file in one transaction, so `run(resume=True)` after an interrupt repeats nothing finished.
 Every candidate (with its diff against its parent) and every choice is a row of the session's history.
@@ -369,7 +370,9 @@ class Search:
             if self.state["ucb_left"] > 0:
                 self._ucb_rollout(tokens)
                 continue
-            if self.state["round"] >= self.rounds:
+            with self._lock:
+                promoted = any(c.promoted for c in self.candidates.values())
+            if self.state["round"] >= self.rounds and not promoted:  # a promotion is honoured past the rounds
                 return "completed"
             if not self._next_round():
                 return "exhausted"
