@@ -4,7 +4,8 @@
 //   src/labextension.js), the widget's front end beside it (static/widget.<hash>.js, from src/index.js),
 //   and package.json (which names the entry) with the Python package's version;
 // - trace_workbench/jupyter/static/: the widget's CSS and its loader (loader.js, the widget's `_esm`: it
-//   imports widget.<hash>.js from the extension, or asks the kernel for it).
+//   imports widget.<hash>.js from the extension, or asks the kernel for it), and the search view
+//   (search.js and search.css, SearchWidget's own module, from src/search.js).
 // `node build.mjs --outdir DIR` writes the same files under DIR instead of trace_workbench/ (the bundle
 // check compares the two).
 import { build } from "esbuild";
@@ -48,6 +49,14 @@ await build({
   format: "esm",
   outfile: path.join(widgetStatic, "loader.js"),
   define: { WIDGET_FILE: JSON.stringify(widgetFile) },
+});
+
+// The search view: SearchWidget's own anywidget module and CSS (static/search.js and search.css), whole.
+await build({
+  ...common,
+  entryPoints: { search: path.join(here, "src", "search.js") },
+  format: "esm",
+  outdir: widgetStatic,
 });
 
 const entry = await build({

@@ -40,6 +40,7 @@ def show(output: Any = None, session: Session | None = None) -> Any:
 def load_ipython_extension(shell: Any) -> None:
     """Register the magics on `shell`, with a new Session that becomes the kernel's current one."""
     from trace_workbench.jupyter.magics import TraceMagics
+    from trace_workbench.jupyter.search_magics import register_search_magics
 
     if id(shell) in _LOADED:
         return
@@ -47,15 +48,19 @@ def load_ipython_extension(shell: Any) -> None:
     set_session(session)
     magics = TraceMagics(shell, session)
     shell.register_magics(magics)
+    register_search_magics(shell, session)
     _LOADED[id(shell)] = magics
 
 
 def unload_ipython_extension(shell: Any) -> None:
     """Remove the magics from `shell` and close its session's history file."""
+    from trace_workbench.jupyter.search_magics import unregister_search_magics
+
     magics = _LOADED.pop(id(shell), None)
     if magics is None:
         return
     magics.close()
+    unregister_search_magics(shell)
     for kind, names in magics.magics.items():
         for name in names:
             shell.magics_manager.magics[kind].pop(name, None)
