@@ -107,6 +107,34 @@ def test_a_new_session_restores_a_version_from_the_file(server: ChatServer, tmp_
     assert restored.decision == "restored" and restored.ref == number and "when a cell defines" in restored.note
 
 
+def test_restore_before_puts_back_the_values_from_before_the_first_step(server: ChatServer) -> None:
+    server.add_replies(reply({"prompt0": "Hi", "n0": 2}), reply({"prompt0": "Hey"}))
+    session = Session()
+    make(session)
+    steps = []
+    for text in ("shorter, twice", "shorter still"):
+        session.feedback(None, text)
+        session.propose()
+        session.accept()
+        steps.append(session.history.steps()[-1].id)
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hey", 2)
+    events: list[tuple[str, dict]] = []
+    session.subscribe(lambda event, payload: events.append((event, payload)))
+    assert session.restore(steps[0], before=True) == {"prompt": "Hello", "n": 1}
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hello", 1)
+    restored = session.history.steps()[-1]
+    assert restored.decision == "restored" and restored.ref == steps[0]
+    assert f"before step #{steps[0]}" in restored.note
+    assert {c.name: (c.before, c.after) for c in restored.changes} == {"prompt": ("Hey", "Hello"), "n": (2, 1)}
+    assert events[-1][0] == "restored" and events[-1][1]["before"] is True
+    assert session.restore(steps[1], ["prompt"]) == {"prompt": "Hey"}  # the default: the values after
+    assert session.restore(steps[1], ["prompt"], before=True) == {"prompt": "Hi"}
+    assert session.undo() == {"prompt": "Hey"}
+    assert session.undo() == {"prompt": "Hello"}
+    assert session.undo() == {"prompt": "Hey", "n": 2}  # the restore before the first step, undone
+    assert (session.parameters["prompt"].data, session.parameters["n"].data) == ("Hey", 2)
+
+
 def test_an_edited_literal_wins_and_the_history_says_so(server: ChatServer) -> None:
     session = Session()
     node = session.parameter("prompt", "Hello", source='"Hello"')

@@ -573,21 +573,26 @@ class Session:
         self._emit("undone", step=number, ref=step, values=values)
         return values
 
-    def restore(self, step: int, names: Iterable[str] | None = None) -> dict[str, Any]:
-        """Set parameters to their values after history step `step` (of any session, e.g. before a restart).
+    def restore(self, step: int, names: Iterable[str] | None = None, *, before: bool = False) -> dict[str, Any]:
+        """Set parameters to their values after history step `step` (of any session, e.g. before a restart),
+        or with before=True to their values before it (so the values before the first step can be reached).
 
-        Parameters no cell has defined yet get the value when their cell runs. Returns {name: value}.
+        Recorded as "restored" and undoable. Parameters no cell has defined yet get the value when their
+        cell runs. Returns {name: value}.
         """
         row = self._history.step(int(step))
         wanted = None if names is None else set(names)
-        values = {c.name: c.after for c in row.changes if wanted is None or c.name in wanted}
+        values = {c.name: c.before if before else c.after for c in row.changes if wanted is None or c.name in wanted}
         if not values:
             raise SessionError(f"step #{step} ({row.decision}) changed no parameter"
                                + (f" among {', '.join(sorted(wanted))}" if wanted else ""))
         present = {k: v for k, v in values.items() if k in self.parameters}
         later = {k: v for k, v in values.items() if k not in self.parameters}
         changes = self._set_values(present)
-        note = f"to be applied when a cell defines {', '.join(later)}" if later else None
+        notes = [f"values before step #{row.id}"] if before else []
+        if later:
+            notes.append(f"to be applied when a cell defines {', '.join(later)}")
+        note = "; ".join(notes) or None
         try:
             number = self._history.record("restored", list(values), ref=row.id, changes=changes, note=note,
                                           cell=row.cell)
@@ -598,7 +603,7 @@ class Session:
         if changes:
             self._applied.append((number, changes))
         self._pending = None
-        self._emit("restored", step=number, ref=row.id, values=values)
+        self._emit("restored", step=number, ref=row.id, values=values, before=before)
         return values
 
     def steps(self, all_notebooks: bool = False) -> list[Step]:
