@@ -12,6 +12,11 @@ const DY = 70;
 const DAGRE_LIMIT = 200;
 const COLLAPSE_MIN = 6;
 const BIG = 500;
+const AUTO_COLLAPSE = 150;
+/** The zoom from which node labels are drawn (10px text, shown from 7px on): fits never go below it. */
+export const READABLE_ZOOM = 0.7;
+/** The zoom Find brings a node to, at least. */
+export const FOCUS_ZOOM = 1;
 
 function cssVar(el, name, fallback) {
   const value = getComputedStyle(el).getPropertyValue(name).trim();
@@ -78,25 +83,45 @@ function classesOf(node, onPath) {
     onPath ? "path" : ""].filter(Boolean).join(" ");
 }
 
-/** Group repeated operations (same operator, COLLAPSE_MIN or more times) into one node per operator. */
+/** Group repeated operations (same operator, COLLAPSE_MIN or more times) into one node per operator; a
+ * constant (a value with no parents, not trainable) feeding only one group is drawn inside it. Returns the
+ * drawn nodes and edges, and `groupOf`: the id of the group each hidden node is in. */
 export function collapse(nodes, edges) {
   const counts = new Map();
-  for (const node of nodes) {
-    if (node.kind === "operation" && !node.output && !node.trainable) counts.set(node.op, (counts.get(node.op) || 0) + 1);
-  }
+  const repeatable = (node) => node.kind === "operation" && !node.output && !node.trainable;
+  for (const node of nodes) if (repeatable(node)) counts.set(node.op, (counts.get(node.op) || 0) + 1);
   const groupOf = new Map();
   const groups = new Map();
   for (const node of nodes) {
-    if (node.kind !== "operation" || node.output || node.trainable || counts.get(node.op) < COLLAPSE_MIN) continue;
+    if (!repeatable(node) || counts.get(node.op) < COLLAPSE_MIN) continue;
     const id = `group:${node.op}`;
     if (!groups.has(id)) {
-      groups.set(id, { id, name: node.op, op: node.op, kind: "operation", group: true, members: [], level: node.level,
-        description: `${counts.get(node.op)} repeated "${node.op}" operations, collapsed`, data: "", feedback: [] });
+      groups.set(id, { id, name: node.op, op: node.op, kind: "operation", group: true, members: [], inputs: 0,
+        level: node.level, data: "", feedback: [] });
     }
     const group = groups.get(id);
     group.members.push(node.id);
     group.level = Math.min(group.level, node.level);
     groupOf.set(node.id, id);
+  }
+  const hasParents = new Set(edges.map((edge) => edge.target));
+  const consumers = new Map();
+  for (const edge of edges) {
+    if (!consumers.has(edge.source)) consumers.set(edge.source, new Set());
+    consumers.get(edge.source).add(groupOf.get(edge.target) || edge.target);
+  }
+  for (const node of nodes) {
+    const into = consumers.get(node.id);
+    if (node.kind !== "value" || node.trainable || node.output || hasParents.has(node.id) || !into
+      || into.size !== 1) continue;
+    const [target] = into;
+    if (!groups.has(target)) continue;
+    groupOf.set(node.id, target);
+    groups.get(target).inputs += 1;
+  }
+  for (const group of groups.values()) {
+    const constants = group.inputs ? ` and their ${group.inputs} constant inputs` : "";
+    group.description = `${group.members.length} repeated "${group.op}" operations${constants}, collapsed`;
   }
   const kept = nodes.filter((node) => !groupOf.has(node.id)).concat([...groups.values()]);
   const seen = new Set();
@@ -110,15 +135,38 @@ export function collapse(nodes, edges) {
       keptEdges.push({ id, source, target });
     }
   }
-  return { nodes: kept, edges: keptEdges };
+  return { nodes: kept, edges: keptEdges, groupOf };
+}
+
+/** Whether a graph of `count` nodes opens with its repeats collapsed (drawn whole it would be unreadable). */
+export function opensCollapsed(count) {
+  return count > AUTO_COLLAPSE;
+}
+
+/** The viewport {zoom, pan} showing `bounds` (model coordinates, padded) in a `width` x `height` canvas,
+ * zoomed in at most to `maxZoom`. With `readable`, never below READABLE_ZOOM (labels are drawn from
+ * there on): a graph too big for that is shown around `anchor` (e.g. its output) instead of whole. */
+export function fitViewport(bounds, width, height, { minZoom = 0.02, maxZoom = 1.5, readable = false,
+  anchor = null } = {}) {
+  const w = Math.max(1, bounds.x2 - bounds.x1);
+  const h = Math.max(1, bounds.y2 - bounds.y1);
+  let zoom = Math.max(minZoom, Math.min(maxZoom, (width - 40) / w, (height - 40) / h));
+  let centre = { x: (bounds.x1 + bounds.x2) / 2, y: (bounds.y1 + bounds.y2) / 2 };
+  if (readable && zoom < READABLE_ZOOM) {
+    zoom = READABLE_ZOOM;
+    if (anchor) centre = anchor;
+  }
+  return { zoom, pan: { x: width / 2 - zoom * centre.x, y: height / 2 - zoom * centre.y } };
 }
 
 export class GraphView {
-  /** Draws `store` into `container`; `onSelect(node or null)` is called when a node is clicked. */
-  constructor(container, store, onSelect) {
+  /** Draws `store` into `container`; `onTap(id, node)` is called when a node is clicked (null, null: the
+   * background). */
+  constructor(container, store, onTap) {
     this.container = container;
     this.store = store;
-    this.onSelect = onSelect;
+    this.onTap = onTap;
+    this.groupOf = new Map();
     this.collapsed = false;
     this.big = false;
     this.autoFit = true;
@@ -135,8 +183,8 @@ export class GraphView {
       hideEdgesOnViewport: true,
       pixelRatio: 1,
     });
-    this.cy.on("tap", "node", (event) => this.select(event.target.id()));
-    this.cy.on("tap", (event) => { if (event.target === this.cy) this.select(null); });
+    this.cy.on("tap", "node", (event) => this.onTap(event.target.id(), this.elementNode(event.target.id())));
+    this.cy.on("tap", (event) => { if (event.target === this.cy) this.onTap(null, null); });
     this.cy.on("viewport", () => { if (this.userMoved) this.autoFit = false; });
     container.addEventListener("wheel", () => { this.userMoved = true; }, { passive: true });
     container.addEventListener("mousedown", () => { this.userMoved = true; });
@@ -166,15 +214,28 @@ export class GraphView {
     }
   }
 
+  /** The drawn element showing node `id` (its group's, when it is collapsed into one). */
+  element(id) {
+    return this.cy.getElementById(this.groupOf.get(id) || id);
+  }
+
+  /** Mark node `id` (null: none) as selected. */
   select(id) {
     this.cy.$(":selected").unselect();
-    if (id === null) {
-      this.onSelect(null);
-      return;
-    }
-    const element = this.cy.getElementById(id);
+    if (id === null) return;
+    const element = this.element(id);
     if (element.nonempty()) element.select();
-    this.onSelect(this.elementNode(id));
+  }
+
+  /** Pan to node `id`, zooming in to FOCUS_ZOOM if the graph is drawn smaller. */
+  focus(id) {
+    const element = this.element(id);
+    if (element.empty()) return;
+    this.autoFit = false;
+    const cy = this.cy;
+    const zoom = Math.min(cy.maxZoom(), Math.max(cy.zoom(), FOCUS_ZOOM));
+    const where = element.position();
+    cy.viewport({ zoom, pan: { x: cy.width() / 2 - zoom * where.x, y: cy.height() / 2 - zoom * where.y } });
   }
 
   elementNode(id) {
@@ -211,8 +272,11 @@ export class GraphView {
     let nodes = [...this.store.nodes.values()];
     let edges = [...this.store.edges.values()];
     this.groups = null;
+    this.groupOf = new Map();
     if (this.collapsed) {
-      ({ nodes, edges } = collapse(nodes, edges));
+      let groupOf;
+      ({ nodes, edges, groupOf } = collapse(nodes, edges));
+      this.groupOf = groupOf;
       this.groups = new Map(nodes.filter((n) => n.group).map((n) => [n.id, n]));
     }
     this.maxLevel = nodes.reduce((max, n) => Math.max(max, n.level), 0);
@@ -223,7 +287,7 @@ export class GraphView {
       this.addElements(nodes, edges);
     });
     this.layoutSmall();
-    if (this.autoFit) this.fit();
+    if (this.autoFit) this.fit(true);
   }
 
   /** Add nodes (placed in their rows) and edges, with their path classes already set. */
@@ -284,7 +348,7 @@ export class GraphView {
     // A big graph keeps its zoom while it grows (re-zooming redraws every element); it is fitted
     // again when the output arrives.
     const outputArrived = change.updated.some((n) => n.output) || change.added.some((n) => n.output);
-    if (this.autoFit && (this.drawn.size <= BIG || outputArrived)) this.fit();
+    if (this.autoFit && (this.drawn.size <= BIG || outputArrived)) this.fit(true);
   }
 
   /** Small graphs get dagre's layout (fewer crossings); big ones keep the fast layering. */
@@ -350,23 +414,16 @@ export class GraphView {
     this.redraw();
   }
 
-  /** Show the whole graph (from the known positions: measuring thousands of labels is slow). */
-  fit() {
+  /** Show the whole graph (from the known positions: measuring thousands of labels is slow); `readable`
+   * (the automatic fits) stops at a zoom whose labels can be read, around the output. */
+  fit(readable = false) {
     const cy = this.cy;
     const b = this.bounds;
-    if (!b) {
-      cy.fit(undefined, 20);
-      if (cy.zoom() > 1.5) {
-        cy.zoom(1.5);
-        cy.center();
-      }
-      return;
-    }
-    const width = b.x2 - b.x1 + 130;
-    const height = b.y2 - b.y1 + 50;
-    const zoom = Math.max(cy.minZoom(), Math.min(1.5, (cy.width() - 40) / width, (cy.height() - 40) / height));
-    cy.viewport({ zoom, pan: { x: cy.width() / 2 - (zoom * (b.x1 + b.x2)) / 2,
-      y: cy.height() / 2 - (zoom * (b.y1 + b.y2)) / 2 } });
+    const bounds = b ? { x1: b.x1 - 65, x2: b.x2 + 65, y1: b.y1 - 25, y2: b.y2 + 25 } : cy.elements().boundingBox();
+    if (!Number.isFinite(bounds.x1)) return;
+    const output = [...this.drawn.values()].find((node) => node.output);
+    const anchor = output ? cy.getElementById(output.id).position() : null;
+    cy.viewport(fitViewport(bounds, cy.width(), cy.height(), { minZoom: cy.minZoom(), readable, anchor }));
   }
 
   zoom(factor) {
@@ -375,17 +432,14 @@ export class GraphView {
     cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
   }
 
-  /** Select the next (or previous) node in drawing order and bring it into view (keyboard use). */
+  /** The id of the next (or previous) drawn node after the selected one, in drawing order (keyboard use). */
   step(direction) {
     const nodes = this.cy.nodes();
-    if (nodes.empty()) return;
+    if (nodes.empty()) return null;
     const current = this.cy.$("node:selected");
     let index = current.nonempty() ? nodes.indexOf(current[0]) + direction : 0;
     index = (index + nodes.length) % nodes.length;
-    const target = nodes[index];
-    this.select(target.id());
-    this.autoFit = false;
-    this.cy.center(target);
+    return nodes[index].id();
   }
 
   destroy() {

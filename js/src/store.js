@@ -52,3 +52,52 @@ export class GraphStore {
     return () => this.listeners.delete(listener);
   }
 }
+
+// What one view of the widget shows, shared by its parts (toolbar, graph, details): the selected node,
+// whether repeats are collapsed, how many nodes are drawn, and requests to the graph (fit, zoom). Each
+// render() has its own (two views of one model may look at different nodes).
+export class ViewState {
+  constructor() {
+    this.selected = null;
+    this.collapsed = false;
+    this.collapseChosen = false;
+    this.drawn = 0;
+    this.listeners = new Set();
+  }
+
+  /** Call `listener(event)` on every event; returns the function that stops it. */
+  on(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event) {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Select node `id` (null: none) described by `node`; `focus` asks the graph to pan and zoom to it. */
+  select(id, node = null, focus = false) {
+    this.selected = id === null ? null : { id, node };
+    this.emit({ type: "select", id, node, focus });
+  }
+
+  /** Collapse repeats or not; `chosen` (the person pressed the button) stops automatic collapsing. */
+  setCollapsed(on, chosen = true) {
+    this.collapseChosen = this.collapseChosen || chosen;
+    if (on === this.collapsed) return;
+    this.collapsed = on;
+    this.emit({ type: "collapsed", on });
+  }
+
+  /** The graph drew `count` nodes; `applyMs`: how long applying the store's last change took. */
+  setDrawn(count, applyMs = null) {
+    if (count === this.drawn && applyMs === null) return;
+    this.drawn = count;
+    this.emit({ type: "drawn", count, applyMs });
+  }
+
+  /** Ask the graph to fit, or to zoom by `factor`. */
+  request(type, factor = 1) {
+    this.emit({ type, factor });
+  }
+}

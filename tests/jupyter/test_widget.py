@@ -180,6 +180,32 @@ def test_propose_accept_with_an_edit_and_history(session: Session, cells: Traced
     widget.close()
 
 
+def test_undo_and_restore_before_or_after_a_step(session: Session, cells: TracedCells, server: ChatServer) -> None:
+    server.add_replies(reply({"n0": 3}), reply({"n0": 4}))
+    run_cell(cells)
+    widget = WorkbenchWidget(session, "1")
+    wired(widget)
+    widget.follow(session.scopes["1"])
+    for text in ("more lines", "even more"):
+        widget._on_msg(widget, {"type": "propose", "text": text, "score": None}, [])
+        wait_idle(widget)
+        widget._on_msg(widget, {"type": "accept", "names": None, "edits": {}}, [])
+    first, second = widget.history[-2], widget.history[-1]
+    assert first["values"] == [{"name": "n", "before": "2", "after": "3"}]
+    assert second["values"] == [{"name": "n", "before": "3", "after": "4"}]
+    widget._on_msg(widget, {"type": "undo"}, [])
+    assert widget.error == "" and session.parameters["n"]._data == 3
+    assert widget.history[-1]["decision"] == "undone"
+    widget._on_msg(widget, {"type": "restore", "step": first["id"], "before": True}, [])
+    assert session.parameters["n"]._data == 2  # the value from before the first step
+    assert widget.history[-1]["decision"] == "restored" and widget.history[-1]["values"][0]["after"] == "2"
+    widget._on_msg(widget, {"type": "restore", "step": second["id"]}, [])
+    assert session.parameters["n"]._data == 4 and widget.accepted["values"] == {"n": "4"}
+    widget._on_msg(widget, {"type": "undo"}, [])
+    assert session.parameters["n"]._data == 2  # the restore is undone like any step
+    widget.close()
+
+
 def test_reject_and_a_bad_edit_are_reported_inline(session: Session, cells: TracedCells, server: ChatServer) -> None:
     server.add_replies(reply({"n0": 5}), reply({"n0": 6}))
     run_cell(cells)

@@ -7,10 +7,12 @@ without a kernel.
 
 Messages, kernel -> front end: {"type": "graph", "seq", "reset", "nodes", "edges", "updates"}.
 Front end -> kernel: {"type": "snapshot"}, {"type": "propose", "text", "score", "candidates"},
-{"type": "accept", "names", "edits", "candidate"}, {"type": "reject", "reason"}, {"type": "restore", "step"},
-{"type": "rerun"}, {"type": "stop"}, {"type": "writeback", "answer"}. "candidates" (optional, default 1)
-asks for that many alternatives; "candidate" (optional) is the index of the alternative accepted; "answer"
-("overwrite", "below" or "keep") is the person's choice for a cell they edited (see cell_sync).
+{"type": "accept", "names", "edits", "candidate"}, {"type": "reject", "reason"}, {"type": "undo"},
+{"type": "restore", "step", "before"}, {"type": "rerun"}, {"type": "stop"}, {"type": "writeback", "answer"}.
+"candidates" (optional, default 1) asks for that many alternatives; "candidate" (optional) is the index of the
+alternative accepted; "undo" takes back the session's last applied step; "before" (optional, default false)
+restores the values from before step "step" instead of after it; "answer" ("overwrite", "below" or "keep")
+is the person's choice for a cell they edited (see cell_sync).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ __all__ = [
 MAX_CHARS = 300
 """How much of a node's value a graph message carries (the details pane shows it)."""
 MAX_CODE = 4000
+STEP_VALUE_CHARS = 200
+"""How much of each value before and after a step the history list shows."""
 FALLBACK_NODES = 150
 """Above this many nodes the static fallback shows a summary instead of the picture."""
 
@@ -260,10 +264,13 @@ def _changes_state(view: View) -> dict[str, Any]:
 
 
 def step_state(step: Any) -> dict[str, Any]:
-    """A history step (trace_workbench.workbench.Step) for the timeline."""
+    """A history step (trace_workbench.workbench.Step) for the timeline, with each value it changed as text
+    before and after the step (the person can restore either)."""
+    values = [{"name": c.name, "before": short(value_text(c.before), STEP_VALUE_CHARS),
+               "after": short(value_text(c.after), STEP_VALUE_CHARS)} for c in step.changes]
     return {"id": step.id, "created": step.created, "decision": step.decision, "names": list(step.names),
             "cell": step.cell, "feedback": step.feedback, "score": step.score, "tokens": step.tokens,
-            "note": step.note, "ref": step.ref, "revertible": bool(step.changes)}
+            "note": step.note, "ref": step.ref, "revertible": bool(step.changes), "values": values}
 
 
 def parse_edit(kind: str, text: str, old: Any) -> Any:

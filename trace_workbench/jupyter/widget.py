@@ -230,7 +230,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
             "stop": self._stop,
             "accept": self._accept,
             "reject": lambda c: self._act(lambda: self.session.reject(c.get("reason") or None)),
-            "restore": lambda c: self._act(lambda: self.session.restore(int(c["step"]))),
+            "undo": lambda c: self._act(self.session.undo),
+            "restore": lambda c: self._act(lambda: self._restore(c)),
             "rerun": lambda c: self._act(self._rerun),
             "writeback": lambda c: self._act(lambda: self._answer_writeback(c.get("answer"))),
             "bundle": lambda c: self.send(front_end_message()),
@@ -246,6 +247,10 @@ class WorkbenchWidget(anywidget.AnyWidget):
             action()
         except Exception as e:
             self.error = describe_error(e)
+
+    def _restore(self, content: dict[str, Any]) -> None:
+        """Restore the values after step "step", or with "before" true the values from before it."""
+        self.session.restore(int(content["step"]), before=content.get("before") is True)
 
     def _propose(self, content: dict[str, Any]) -> None:
         """Give the feedback (if any) and ask for a proposal, in a background thread."""
