@@ -409,7 +409,7 @@ def test_a_kernel_interrupt_stops_a_running_propose(kernel) -> None:
     front.interrupt()  # nothing proposes: the kernel ignores it, as it does without the extension
     assert "ignored" in front.python("print('idle interrupts are ignored')")
     server.slow(20, content=reply({"tone0": "warm"}))
-    widget = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS['mood']"
+    widget = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS['cell', 'traced']"
     front.python(f"w = {widget}\nw._on_msg(w, {{'type': 'propose', 'text': 'warmer'}}, [])")  # the Propose button
     assert front.python("print(w.status)").strip() == "proposing"
     started = time.monotonic()
