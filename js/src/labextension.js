@@ -1,15 +1,18 @@
-// The trace_workbench JupyterLab extension: it writes accepted values into the notebook's cells, and serves
-// the workbench widget's front end to the widget's loader.
+// The trace_workbench JupyterLab (and Notebook 7) extension: it writes accepted values into the notebook's
+// cells, runs a cell when the widget's "Re-run the cell" asks, and serves the workbench widget's front end to
+// the widget's loader.
 //
 // The kernel opens a comm (target "trace_workbench.cells") on each notebook whose kernel loaded the
-// extension. Messages from the kernel: "track" (watch this cell; report when its text changes) and
-// "write" (replace the cell's text if it is still what the kernel expects, or insert a new cell below).
-// Answers to the kernel: "hello" (a front end that can edit cells is here), "edited" (a tracked cell's
-// text now) and "written" (what became of a write: written, inserted, conflict or missing).
+// extension. Messages from the kernel: "track" (watch this cell; report when its text changes), "write"
+// (replace the cell's text if it is still what the kernel expects, or insert a new cell below) and "run"
+// (run this cell as the person would, so its Out and execution count update).
+// Answers to the kernel: "hello" (a front end that can edit cells is here; version 2 also runs cells),
+// "edited" (a tracked cell's text now), "written" (what became of a write: written, inserted, conflict or
+// missing) and "ran" (running, missing or unavailable).
 //
-// The plugin needs nothing from JupyterLab's shared packages (only the app it is activated with), so
-// the bundle is a plain script that registers itself the way JupyterLab loads prebuilt extensions:
-// window._JUPYTERLAB[name] = { init(shareScope), get(module) -> factory }.
+// The bundle is a plain script that registers itself the way JupyterLab loads prebuilt extensions:
+// window._JUPYTERLAB[name] = { init(shareScope), get(module) -> factory }. It imports nothing: running a
+// cell takes NotebookActions from the app's own @jupyterlab/notebook, found in the share scope given to init.
 
 const TARGET = "trace_workbench.cells";
 
@@ -17,6 +20,20 @@ const TARGET = "trace_workbench.cells";
 const here = document.currentScript?.src;
 if (here) globalThis.__traceWorkbenchStatic = new URL(".", here).href;
 const REPORT_DELAY_MS = 200;
+let shareScope = {};
+
+// The app's @jupyterlab/notebook module (the loaded copy when several versions are shared), or null.
+async function notebookModule() {
+  const versions = Object.values(shareScope["@jupyterlab/notebook"] ?? {});
+  const entry = versions.find((v) => v.loaded) ?? versions[0];
+  if (!entry) return null;
+  try {
+    return (await entry.get())();
+  } catch (error) {
+    console.warn("trace_workbench: @jupyterlab/notebook could not be loaded", error);
+    return null;
+  }
+}
 
 function notify(app, message) {
   if (app.commands.hasCommand("apputils:notify")) {
@@ -32,8 +49,9 @@ function findCell(context, id) {
   return index < 0 ? null : { cell: cells[index], index };
 }
 
-// One comm: the kernel of `context`'s notebook talking to this page.
-function link(app, context, comm) {
+// One comm: the kernel of `panel`'s notebook talking to this page.
+function link(app, panel, comm) {
+  const context = panel.context;
   const tracked = new Map();
   const report = (id, cell) => {
     if (comm.isDisposed) untrack(id);
@@ -88,20 +106,38 @@ function link(app, context, comm) {
     answer("written");
   }
 
+  // Run the cell as Run does in the notebook (NotebookActions): its outputs, Out and number are the cell's.
+  async function run(data) {
+    const answer = (status) => comm.send({ type: "ran", cell: data.cell, status });
+    const cell = panel.content.widgets.find((widget) => widget.model.id === data.cell);
+    if (!cell) {
+      answer("missing");
+      return;
+    }
+    const actions = (await notebookModule())?.NotebookActions;
+    if (typeof actions?.runCells !== "function") {
+      answer("unavailable");
+      return;
+    }
+    answer("running");
+    await actions.runCells(panel.content, [cell], panel.sessionContext);
+  }
+
   comm.onMsg = (msg) => {
     const data = msg.content.data ?? {};
     if (data.type === "track") track(data.cell);
     else if (data.type === "write") write(data);
+    else if (data.type === "run") run(data);
   };
   comm.onClose = () => {
     for (const id of [...tracked.keys()]) untrack(id);
   };
-  comm.send({ type: "hello", version: 1 });
+  comm.send({ type: "hello", version: 2 });
 }
 
 const plugin = {
   id: "trace-workbench:cells",
-  description: "Writes values accepted in trace_workbench into the notebook's %%trace cells.",
+  description: "Writes values accepted in trace_workbench into the notebook's %%trace cells, and runs them again.",
   autoStart: true,
   activate(app) {
     const hooked = new WeakSet();
@@ -114,7 +150,7 @@ const plugin = {
         const kernel = sessionContext.session?.kernel;
         if (!kernel || hooked.has(kernel)) return;
         hooked.add(kernel);
-        kernel.registerCommTarget(TARGET, (comm) => link(app, context, comm));
+        kernel.registerCommTarget(TARGET, (comm) => link(app, panel, comm));
       };
       sessionContext.kernelChanged.connect(register);
       register();
@@ -127,7 +163,9 @@ const plugin = {
 };
 
 const container = {
-  init: () => undefined,
+  init: (scope) => {
+    shareScope = scope ?? {};
+  },
   get: async () => () => ({ __esModule: true, default: plugin }),
 };
 window._JUPYTERLAB = window._JUPYTERLAB || {};

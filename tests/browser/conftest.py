@@ -1,5 +1,6 @@
-"""Fixtures for the browser end-to-end tests: the scripted model server, a real `jupyter lab` on
-127.0.0.1 (kernels pointed at that server), and Debian's Chromium driven headless by playwright."""
+"""Fixtures for the browser end-to-end tests: the scripted model server, a real `jupyter lab` (and, for
+tests marked `front_ends("jupyterlab", "notebook7")`, a real Notebook 7 too) on 127.0.0.1, kernels pointed
+at that server, and Debian's Chromium driven headless by playwright."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,15 +56,22 @@ def optoprime_reply(_body: dict[str, Any]) -> str:
                        "suggestion": {"prompt0": PROPOSED}})
 
 
+FRONT_ENDS = {"jupyterlab": "jupyterlab", "notebook7": "notebook"}
+"""Each front end the tests can run in, and the Python module that serves it."""
+
+
 @dataclass
 class Lab:
-    """A running JupyterLab: its base URL, token and notebook folder."""
+    """A running JupyterLab or Notebook 7 (`app`): its base URL, token and notebook folder."""
 
     url: str
     token: str
     root: Path
+    app: str = "jupyterlab"
 
     def open_url(self, path: str) -> str:
+        if self.app == "notebook7":
+            return f"{self.url}/notebooks/{path}?token={self.token}"
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
 
 
@@ -113,16 +122,20 @@ def chat_server() -> Iterator[ChatServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """`jupyter lab` in a temporary folder with the demo notebooks; always terminated."""
-    root = tmp_path_factory.mktemp("lab")
-    settings = root / ".settings"
-    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    closed_port = free_port()
-    notebooks = {
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "front_ends(*names): run the test in each of these front ends "
+                                       f"({', '.join(FRONT_ENDS)}); unmarked tests run in JupyterLab")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("front_ends")
+    if marker is not None and "lab" in metafunc.fixturenames:
+        metafunc.parametrize("lab", marker.args, indirect=True)
+
+
+def demo_notebooks(closed_port: int) -> dict[str, dict[str, Any]]:
+    """The notebooks every server starts with, by file name."""
+    return {
         "workbench.ipynb": notebook(
             "%load_ext trace_workbench",
             '%%trace --train prompt --name poem\nprompt = "Write a poem"\nrequest = prompt + ", please"\nrequest',
@@ -153,18 +166,30 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
             f"%trace_config base_url=http://127.0.0.1:{closed_port}/v1 max_retries=0 timeout=3",
             '%%trace --train tone --name down\ntone = "calm"\ntone.upper()'),
     }
-    for name, content in notebooks.items():
+
+
+@contextmanager
+def serving(app: str, chat_server: ChatServer, root: Path) -> Iterator[Lab]:
+    """`app` (a key of FRONT_ENDS) serving `root`, with the demo notebooks; always terminated."""
+    settings = root / ".settings"
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    for name, content in demo_notebooks(free_port()).items():
         (root / name).write_text(json.dumps(content))
     token = secrets.token_hex(16)
     port = free_port()
     env = {**os.environ, **chat_server.env(), "OPENAI_API_KEY": "test-key", "TRACE_WORKBENCH_TIMEOUT": "10",
            "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
            "TRACE_WORKBENCH_HISTORY": str(root / "history.sqlite")}
-    log = (root / "jupyter.log").open("w")
+    expose = "--LabApp.expose_app_in_browser=True" if app == "jupyterlab" else (
+        "--JupyterNotebookApp.expose_app_in_browser=True")
+    log_file = root / "jupyter.log"
+    log = log_file.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", f"--ServerApp.token={token}",
-         "--ServerApp.ip=127.0.0.1", f"--port={port}", "--LabApp.expose_app_in_browser=True",
-         f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False"],
+        [sys.executable, "-m", FRONT_ENDS[app], "--allow-root", "--no-browser", f"--ServerApp.token={token}",
+         "--ServerApp.ip=127.0.0.1", f"--port={port}", expose, f"--ServerApp.root_dir={root}",
+         "--ServerApp.open_browser=False"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -177,9 +202,9 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter lab did not start: {(root / 'jupyter.log').read_text()[-3000:]}")
+                raise RuntimeError(f"{app} did not start: {log_file.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield Lab(url, token, root)
+        yield Lab(url, token, root, app)
     finally:
         process.terminate()
         try:
@@ -188,6 +213,27 @@ def lab(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> It
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def jupyterlab_server(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """`jupyter lab` in a temporary folder with the demo notebooks."""
+    with serving("jupyterlab", chat_server, tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(chat_server: ChatServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Notebook 7 (`python -m notebook`, the same labextension) in a temporary folder with the demo notebooks."""
+    with serving("notebook7", chat_server, tmp_path_factory.mktemp("notebook7")) as server:
+        yield server
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Lab:
+    """The front end a test runs in: JupyterLab, or each of those its `front_ends` marker names."""
+    app = getattr(request, "param", "jupyterlab")
+    return request.getfixturevalue(f"{app}_server")
 
 
 @pytest.fixture(scope="module")

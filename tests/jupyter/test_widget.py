@@ -438,7 +438,7 @@ def test_a_kernel_interrupt_stops_a_running_propose(kernel) -> None:
     assert "ignored" in front.python("print('idle interrupts are ignored')")
     released = threading.Event()  # the model answers only at the end: the interrupt, not a reply, stops it
     server.responder = lambda body: reply({"tone0": "warm"}) if released.wait(120) else "never released"
-    widget = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS['mood']"
+    widget = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS['cell', 'traced']"
     front.python(f"w = {widget}\nw._on_msg(w, {{'type': 'propose', 'text': 'warmer'}}, [])")  # the Propose button
     assert front.python("print(w.status)").strip() == "proposing"
     front.interrupt()

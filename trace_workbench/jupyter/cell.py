@@ -126,6 +126,7 @@ class TracedCells:
         self._bind()
         namespace[RUNTIME_NAME] = runtime
         with GRAPH.scope(label) as scope:
+            scope.nodes.extend(self._own_parameters(options))
             self.session.scopes[label] = scope
             self.session.emit(Event.CELL_STARTED, label=label, scope=scope, options=options)
             try:
@@ -153,6 +154,14 @@ class TracedCells:
         if output is not None:
             self.session.add_output(label, output, scope)
         return CellRun(label, scope, output, value, error)
+
+    def _own_parameters(self, options: CellOptions) -> list[Node]:
+        """The parameters this cell trains that exist already (it ran before): they are this cell's, not
+        nodes from an earlier cell, though they were made before its scope."""
+        session = self.session
+        found = [session.parameters.get(name) for name in options.train]
+        found += [session.functions[name].parameter for name in options.train_code if name in session.functions]
+        return [p for p in found if p is not None]
 
     def rerun(self, label: str) -> Node | None:
         """Run cell `label` again as it was last run (the automatic loop does this after each change)."""

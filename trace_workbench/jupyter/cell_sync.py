@@ -4,7 +4,8 @@ When parameters change (accepted, optimized, undone, restored), each cell that d
 new text from `writeback.write_back` and the trace_workbench JupyterLab extension (js/src/labextension.js)
 puts it in the cell, over a comm, only if the cell still holds the text the kernel knows. A cell the
 person edited since it ran is never overwritten: the magics say so, the widget asks. Without the
-extension (a terminal, nbval, another front end) the person is told how to get the updated cell.
+extension (a terminal, nbval, another front end) the person is told how to get the updated cell. The
+extension also runs a cell when the widget's "Re-run the cell" asks (so its Out and number update).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class CellSync:
         are rewritten too."""
         self.ready = False
         """Whether a front end that can edit cells answered (the JupyterLab extension is running)."""
+        self.version = 0
+        """The extension's protocol version (from 2 it also runs cells)."""
         self.cells: dict[str, _Cell] = {}
         self.statuses: dict[str, WriteStatus] = {}
         self._cells_of: dict[str, dict[str, None]] = {}
@@ -87,6 +90,8 @@ class CellSync:
         self._refused = False
         """The front end closed the comm without answering: it has no extension; do not open it again."""
         self._listeners: list[Callable[[WriteStatus], None]] = []
+        self._runs: dict[str, Callable[[str], None]] = {}
+        """Cell id -> what to do if the front end answers that it cannot run the cell it was asked to."""
         session.subscribe(self._on_session)
         self._open()
 
@@ -114,6 +119,16 @@ class CellSync:
         """Stop calling `listener`."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def run(self, cell_id: str, otherwise: Callable[[str], None]) -> bool:
+        """Ask the front end to run cell `cell_id` as the person would (its Out and number update); False when
+        no front end that edits cells answered. `otherwise(why)` is called if it answers that it cannot
+        ("missing": the cell is gone; "unavailable": it cannot run cells)."""
+        if not self.ready or self.version < 2 or self._comm is None:
+            return False
+        self._runs[cell_id] = otherwise
+        self._send({"type": "run", "cell": cell_id})
+        return True
 
     def answer(self, label: str, answer: str) -> None:
         """The person's answer for an edited cell: "overwrite" (write the values into their text), "below"
@@ -276,6 +291,12 @@ class CellSync:
         kind = data.get("type")
         if kind == "hello":
             self.ready = True
+            self.version = data.get("version") if isinstance(data.get("version"), int) else 1
+            return
+        if kind == "ran":
+            otherwise = self._runs.pop(str(data.get("cell")), None)
+            if otherwise is not None and data.get("status") != "running":
+                otherwise(str(data.get("status")))
             return
         cell = self.cells.get(str(data.get("cell")))
         if cell is None:

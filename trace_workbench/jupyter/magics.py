@@ -299,7 +299,7 @@ class TraceMagics(Magics, Configurable):
         self.sources[label] = text or f"%%trace {line}".rstrip() + "\n" + cell
         filename = self._cache_source(self.sources[label], number)
         if options.widget:
-            self._show_widget(label)
+            self._show_widget(label, cell_id)
         try:
             run = self.cells.run(self._python(cell), options, label, filename, first_line=2)
         except RewriteError as e:
@@ -324,13 +324,15 @@ class TraceMagics(Magics, Configurable):
             return None, None
         return (cell_id if isinstance(cell_id, str) else None), code
 
-    def _show_widget(self, label: str) -> None:
-        """Show the workbench widget for cell `label` above its result (only in a kernel, with anywidget)."""
+    def _show_widget(self, label: str, cell_id: str | None) -> None:
+        """Show the workbench widget for cell `label` above its result (only in a kernel, with anywidget);
+        `cell_id` the front end's id of the running cell."""
         try:
             from trace_workbench.jupyter.widget import cell_widget
         except ImportError:  # the "jupyter" extra is not installed: the magics still print text
             return
-        cell_widget(self.shell, self.session, label, rerun=lambda: self.cells.rerun(label), sync=self.sync)
+        cell_widget(self.shell, self.session, label, rerun=lambda: self.cells.rerun(label), sync=self.sync,
+                    cell_id=cell_id)
 
     # -- the loop ----------------------------------------------------------------------------------------
     def _session_call(self, action: Callable[[], Any]) -> Any:

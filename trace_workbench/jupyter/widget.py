@@ -46,7 +46,9 @@ HISTORY_LIMIT = 200
 STEP_EVENTS = ("accepted", "optimized", "rejected", "undone", "restored", "edited", "cancelled")
 VALUE_EVENTS = ("accepted", "optimized", "undone", "restored", "edited")
 
-_CELL_WIDGETS: dict[str, WorkbenchWidget] = {}
+_CELL_WIDGETS: dict[tuple[str, str], WorkbenchWidget] = {}
+"""The widget shown in each notebook cell, by ("cell", the front end's cell id), or ("label", label) when the
+front end sends no ids: a cell that runs again replaces its own widget, never another cell's."""
 _PROPOSING: set[WorkbenchWidget] = set()
 """Widgets whose proposal runs in the background: a kernel interrupt stops them."""
 
@@ -113,13 +115,16 @@ class WorkbenchWidget(anywidget.AnyWidget):
 
     def __init__(self, session: Session | None = None, target: str | Node | None = None, *,
                  rerun: Callable[[], Node | None] | None = None, sync: CellSync | None = None, interval: float = 0.1,
-                 **kwargs: Any) -> None:
+                 cell_id: str | None = None, **kwargs: Any) -> None:
         session = session if session is not None else get_session()
         label = target if isinstance(target, str) else (target.name if isinstance(target, Node) else "")
         super().__init__(label=label, uid=uuid.uuid4().hex, **kwargs)
         self.session = session
         self.target: str | Node | None = target
         self.rerun_cell = rerun
+        """Runs the cell again in the kernel only (where the front end cannot run it)."""
+        self.cell_id = cell_id
+        """The front end's id of the cell this widget is shown in (None: not known)."""
         self.feed = GraphFeed(self._send_graph, interval=interval)
         self.display_handle: Any = None
         self._scope: Scope | None = None
@@ -333,9 +338,21 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self.sync.answer(self.label, str(answer))
 
     def _rerun(self) -> None:
+        """Run the cell again as the person would: the front end runs it (its Out and number update, and its
+        widget is shown anew); where it cannot, the kernel runs it and the widget says what did not update."""
+        if self.sync is not None and self.cell_id and self.sync.run(self.cell_id, self._rerun_in_kernel):
+            return
+        self._rerun_in_kernel("unavailable")
+
+    def _rerun_in_kernel(self, why: str) -> None:
+        """Run the cell in the kernel only; `why` the front end did not ("missing": the cell is gone)."""
         if self.rerun_cell is None:
             raise RuntimeError("this widget cannot re-run its cell: run the cell again yourself")
-        self.rerun_cell()
+        self._act(self.rerun_cell)
+        if not self.error:
+            reason = "the cell is no longer in the notebook" if why == "missing" else "this front end cannot run cells"
+            self.error = (f"Re-ran cell {self.label} in the kernel only ({reason}): the output above is new, but the "
+                          "cell's Out and its number did not update.")
 
     # -- display ---------------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]] | None:
@@ -385,17 +402,23 @@ def front_end_message() -> dict[str, str]:
 
 
 def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], Node | None] | None = None,
-                sync: CellSync | None = None) -> WorkbenchWidget | None:
-    """Show the workbench widget for cell `label` (it fills in while the cell runs); None outside a kernel."""
+                sync: CellSync | None = None, cell_id: str | None = None) -> WorkbenchWidget | None:
+    """Show the workbench widget for cell `label` (it fills in while the cell runs); None outside a kernel.
+
+    The widget this cell showed before is closed (the front end cleared it); widgets of other cells with the
+    same label stay: closing one while its cell still shows it made it vanish (Run All of two such cells).
+    Every widget of a label follows its latest run, as the session does.
+    """
     if getattr(shell, "kernel", None) is None:
         return None
     from IPython.display import display
 
-    old = _CELL_WIDGETS.pop(label, None)
+    key = ("cell", cell_id) if cell_id else ("label", label)
+    old = _CELL_WIDGETS.pop(key, None)
     if old is not None:
         old.close()
-    widget = WorkbenchWidget(session, label, rerun=rerun, sync=sync)
-    _CELL_WIDGETS[label] = widget
+    widget = WorkbenchWidget(session, label, rerun=rerun, sync=sync, cell_id=cell_id)
+    _CELL_WIDGETS[key] = widget
     widget.display_handle = display(widget, display_id=True)
     return widget
 
