@@ -124,6 +124,9 @@ def test_every_label_fits_inside_its_box_as_the_font_draws_it() -> None:
     out = code + wide
     root = parse(out.backward("shorter", visualize=True))
     fonts = _fonts(float(root.get("font-size")))
+    background = root.find(f"{SVG}rect")  # dark text on light boxes, grey edges: on white in any theme
+    assert (background.get("fill"), background.get("width"), background.get("height")) == (
+        "#ffffff", root.get("width"), root.get("height"))
     boxes = root.findall(f"{SVG}g")
     assert len(boxes) == 3
     for box in boxes:

@@ -102,8 +102,8 @@ class GraphPicture:
 
     @property
     def svg(self) -> str:
-        """The picture as a standalone SVG document; each label is wrapped to its box, and boxes grow in
-        height to hold their lines."""
+        """The picture as a standalone SVG document; each label is wrapped to its box, boxes grow in height
+        to hold their lines, and a white background keeps the grey edges readable in dark themes."""
         layers: dict[int, list[dict[str, Any]]] = {}
         for d in self.nodes:
             layers.setdefault(d["level"], []).append(d)
@@ -124,7 +124,8 @@ class GraphPicture:
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
                  f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="{FONT}">',
                  '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-                 'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>']
+                 'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>',
+                 f'<rect class="background" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>']
         for a, b in self.edges:
             if a in where and b in where:
                 (x1, y1), (x2, y2) = where[a], where[b]
