@@ -101,3 +101,57 @@ def test_render_writes_the_svg_where_graphviz_would_and_returns_its_path(tmp_pat
     assert path == os.path.join(str(tmp_path / "pictures"), "step.svg") and ET.parse(path).getroot() is not None
     with pytest.raises(ValueError, match="SVG only, not 'pdf'"):
         picture.render(format="pdf")
+
+
+def _fonts(size: float) -> dict[tuple[bool, bool], object]:
+    """DejaVu Sans, Sans Bold and Sans Mono at `size` px (matplotlib ships them; browsers here draw SVG's
+    sans-serif and monospace with them), keyed by (monospace, bold)."""
+    import matplotlib
+    from PIL import ImageFont
+
+    folder = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+    return {(mono, bold): ImageFont.truetype(os.path.join(folder, name), size)
+            for (mono, bold), name in {(False, False): "DejaVuSans.ttf", (False, True): "DejaVuSans-Bold.ttf",
+                                       (True, False): "DejaVuSansMono.ttf"}.items()}
+
+
+def test_every_label_fits_inside_its_box_as_the_font_draws_it() -> None:
+    code = node("def strange_sort_list(lst):\n    lst = sorted(lst)\n    return [lst.pop(0) for _ in lst]",
+                trainable=True, name="strange_sort_list_code_parameter_with_a_long_name",
+                description="[ParameterNode] This is the code of the function strange_sort_list, which the "
+                            "optimizer may rewrite WHOLLY OR IN PART when the tests fail.")
+    wide = node("W" * 80 + "@%" * 20, name="MMMMMMMMMMMMMMMMMMMMMMMMMMMMMM")
+    out = code + wide
+    root = parse(out.backward("shorter", visualize=True))
+    fonts = _fonts(float(root.get("font-size")))
+    background = root.find(f"{SVG}rect")  # dark text on light boxes, grey edges: on white in any theme
+    assert (background.get("fill"), background.get("width"), background.get("height")) == (
+        "#ffffff", root.get("width"), root.get("height"))
+    boxes = root.findall(f"{SVG}g")
+    assert len(boxes) == 3
+    for box in boxes:
+        rect = box.find(f"{SVG}rect")
+        left, top = float(rect.get("x")), float(rect.get("y"))
+        right, bottom = left + float(rect.get("width")), top + float(rect.get("height"))
+        texts = box.findall(f"{SVG}text")
+        assert len(texts) >= 2
+        for text in texts:
+            font = fonts[(text.get("font-family") == "monospace", text.get("font-weight") == "bold")]
+            x, baseline = float(text.get("x")), float(text.get("y"))
+            ascent, descent = font.getmetrics()
+            assert left < x and x + font.getlength(text.text) < right, text.text
+            assert top < baseline - ascent and baseline + descent < bottom, text.text
+
+
+def test_long_labels_wrap_to_several_lines_and_say_when_cut() -> None:
+    described = node("a b c " * 200, trainable=True, name="p",
+                     description="words on two lines")
+    picture = (described + "!").backward("", visualize=True)
+    root = parse(picture)
+    box = next(g for g in root.findall(f"{SVG}g") if g.find(f"{SVG}title").text.startswith(f"{described.name}\n"))
+    lines = [t.text for t in box.findall(f"{SVG}text")]
+    assert lines[0] == f"{described.name} · parameter"
+    assert len(lines) == 6  # the title, two lines of description, three of data
+    shown = next(d for d in picture.nodes if d["name"] == described.name)
+    assert " ".join(lines[1:3]) == shown["description"]  # whole words, nothing left out
+    assert lines[-1].endswith("…") and lines[3].startswith("a b c")
