@@ -198,7 +198,8 @@ def test_history_has_every_candidate_with_its_diff_and_every_choice(setup) -> No
         assert f"-{change.before}" in change.diff and f"+{change.after}" in change.diff
     notes = [s.note for s in steps if s.decision == SEARCH]
     assert any("round 1 expands #0" in n for n in notes)
-    assert "completed" in notes[-1] and steps[-1].changes[0].after == x._data
+    final = steps[-1]  # the best candidate applied: a step of its own, undoable like an accepted one
+    assert final.decision == "searched" and "completed" in final.note and final.changes[0].after == x._data
 
 
 def test_prune_promote_and_stop_steer_the_search(setup, script: TreeScript) -> None:
@@ -246,3 +247,14 @@ def test_background_run_can_be_stopped_from_another_thread(setup) -> None:
     assert result is not None and result.stopped == "stopped"
     assert search.state["round"] < 50
     assert not search.running
+
+
+def test_the_applied_best_is_told_to_listeners_and_undone_like_an_accepted_step(setup) -> None:
+    x, _, session = setup
+    heard = []
+    session.subscribe(lambda event, payload: heard.append((event, payload.get("values"))))
+    make(setup, strategy="beam", beam_width=2, branching=2, rounds=3, ucb_rollouts=0).run()
+    assert heard == [("searched", {x.py_name: 10})]
+    session.undo()
+    assert x._data == 0
+    assert [s.decision for s in session.steps()][-2:] == ["searched", "undone"]

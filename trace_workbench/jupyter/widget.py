@@ -33,6 +33,7 @@ from trace_workbench.optimizers import Proposal
 from trace_workbench.trace.graph import Scope
 from trace_workbench.trace.nodes import ExceptionNode, Node, ancestors
 from trace_workbench.trace.serialize import short
+from trace_workbench.workbench.events import STEP_EVENTS, VALUE_EVENTS, Event
 from trace_workbench.workbench.session import Session, get_session
 
 anywidget = require("anywidget", "widget")
@@ -43,8 +44,8 @@ STATIC = Path(__file__).parent / "static"
 FRONT_END = Path(__file__).parents[1] / "labextension" / "static"
 """Where the widget's front end is (widget.<hash>.js): the JupyterLab extension serves it from there."""
 HISTORY_LIMIT = 200
-STEP_EVENTS = ("accepted", "optimized", "rejected", "undone", "restored", "edited", "cancelled")
-VALUE_EVENTS = ("accepted", "optimized", "undone", "restored", "edited")
+CLEARING_EVENTS = STEP_EVENTS - {Event.EDITED, Event.CANCELLED}
+"""The steps after which a shown proposal is out of date (values moved, or it was decided)."""
 
 _CELL_WIDGETS: dict[tuple[str, str], WorkbenchWidget] = {}
 """The widget shown in each notebook cell, by ("cell", the front end's cell id), or ("label", label) when the
@@ -190,7 +191,7 @@ class WorkbenchWidget(anywidget.AnyWidget):
         if event in VALUE_EVENTS and self._touches(payload.get("values")):
             self.accepted = {"step": payload.get("step"), "decision": event,
                              "values": {k: value_text(v) for k, v in payload["values"].items()}}
-        if event in ("accepted", "optimized", "rejected", "undone", "restored") and self.proposal:
+        if event in CLEARING_EVENTS and self.proposal:
             self.proposal = {}
         if event in STEP_EVENTS:
             self._refresh_history()

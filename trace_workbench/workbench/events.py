@@ -33,6 +33,8 @@ class Event(str, Enum):
     """An automatic loop applied a proposal: step, values, proposal."""
     TRAINED = "trained"
     """A training run made a step: step, values."""
+    SEARCHED = "searched"
+    """A search set its best candidate's values: step, values."""
     REJECTED = "rejected"
     """A proposal was refused: step, proposal."""
     UNDONE = "undone"
@@ -48,7 +50,8 @@ class Event(str, Enum):
     __format__ = str.__format__
 
 
-VALUE_EVENTS = frozenset({Event.ACCEPTED, Event.OPTIMIZED, Event.TRAINED, Event.UNDONE, Event.RESTORED, Event.EDITED})
+VALUE_EVENTS = frozenset({Event.ACCEPTED, Event.OPTIMIZED, Event.TRAINED, Event.SEARCHED, Event.UNDONE, Event.RESTORED,
+                          Event.EDITED})
 """The events that changed parameter values (their payload's `values`)."""
 STEP_EVENTS = VALUE_EVENTS | {Event.REJECTED, Event.CANCELLED}
 """The events that wrote a history step (their payload's `step`)."""

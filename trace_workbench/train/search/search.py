@@ -44,6 +44,7 @@ from trace_workbench.train.search.candidates import (
 from trace_workbench.train.search.objectives import Objective, as_objective, pareto_layers
 from trace_workbench.train.search.store import SearchStore
 from trace_workbench.train.trainer import _default_meters, _Tokens
+from trace_workbench.workbench.events import Event
 from trace_workbench.workbench.history import ValueChange
 from trace_workbench.workbench.session import Session, as_feedback
 
@@ -510,15 +511,16 @@ class Search:
             score = best.scalar(self.objective) if best is not None else None
             self.state["stopped"] = stopped
             self.status = "stopped" if stopped == "stopped" else "finished"
-            step = self._record(SEARCH, [c.name for c in changes], score=score, changes=changes,
-                                usage={"total_tokens": self.tokens},
-                                proposal={"search": self.name, "best": best.id if best else None,
-                                          "front": self.front(), "stopped": stopped},
-                                note=f"{self.name}: {stopped} after {self.state['round']} rounds, "
-                                     f"{len(self.candidates)} candidates; best #{best.id if best else '-'}"
-                                     + (" applied" if changes else ""))
-            if changes and self.session is not None and step is not None:
-                self.session.remember(step, changes)
+            fields = dict(score=score, usage={"total_tokens": self.tokens}, optimizer=type(self.optimizer).__name__,
+                          proposal={"search": self.name, "best": best.id if best else None, "front": self.front(),
+                                    "stopped": stopped},
+                          note=f"{self.name}: {stopped} after {self.state['round']} rounds, "
+                               f"{len(self.candidates)} candidates; best #{best.id if best else '-'}"
+                               + (" applied" if changes else ""))
+            if changes and self.session is not None:  # undoable, and the session's listeners are told
+                self.session.record_applied(Event.SEARCHED, changes, names=[c.name for c in changes], **fields)
+            elif self.session is not None:
+                self.session.history.record(SEARCH, (), **fields)
             self._save([])
             self.result = SearchResult(stopped=stopped, best=best, front=self.front(),
                                        candidates=sorted(self.candidates.values(), key=lambda c: c.id),
