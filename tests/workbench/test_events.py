@@ -9,7 +9,7 @@ import pytest
 
 import trace_workbench
 from trace_workbench.testing import ChatServer
-from trace_workbench.workbench import STEP_EVENTS, VALUE_EVENTS, Event, Session
+from trace_workbench.workbench import STEP_EVENTS, VALUE_EVENTS, Event, Session, SessionError
 from trace_workbench.workbench.events import Events
 
 from .conftest import reply
@@ -56,6 +56,9 @@ def test_every_event_of_a_session_loop_is_an_event_with_its_payload(server: Chat
     assert by_event[Event.ACCEPTED]["values"] == accepted == {"prompt": "Hi"}
     assert by_event[Event.UNDONE]["ref"] == by_event[Event.ACCEPTED]["step"]
     assert {e for e, p in heard if "step" in p} <= STEP_EVENTS
+    session.feedback(None, "again")
+    with pytest.raises(SessionError, match="accepted or optimized, not undone"):
+        session.accept(decision=Event.UNDONE)
 
 
 def test_every_event_is_emitted_somewhere_and_the_readme_lists_them_all() -> None:

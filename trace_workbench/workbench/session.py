@@ -349,6 +349,8 @@ class Session:
         {name: new value}; the step is recorded, with the chosen candidate's index among all of them,
         as `decision`: "accepted" (a person's) or "optimized" (an automatic loop's).
         """
+        if decision not in (Event.ACCEPTED, Event.OPTIMIZED):
+            raise SessionError(f"a proposal is accepted or optimized, not {decision}")
         proposal = self.proposal_for(candidate)
         for name, value in (edits or {}).items():
             proposal = proposal.edit(self.registry.py_name(name), value)
