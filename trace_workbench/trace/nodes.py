@@ -344,7 +344,7 @@ class Node(Generic[T]):
         return f"{type(self).__name__}: ({self._name}, dtype={type(self._data)}, data={_shown(self._data, str)})"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._name}, data={shorten(_shown(self._data, repr), 79)})"
+        return f"{type(self).__name__}({self._name}, data={shorten(_shown(self._data, repr), 77, mark='...')})"
 
     # -- Python's data model: plain where plain Python returns plain values -------------------
     def __eq__(self, other: object) -> bool:
