@@ -246,3 +246,20 @@ def test_background_run_can_be_stopped_from_another_thread(setup) -> None:
     assert result is not None and result.stopped == "stopped"
     assert search.state["round"] < 50
     assert not search.running
+
+
+def test_rollouts_and_expansions_run_on_the_given_executor(setup) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, optimizer, session = setup
+    threads: set[str] = set()
+
+    def program(inp: int) -> Any:
+        threads.add(threading.current_thread().name)
+        return x + inp
+
+    with ThreadPoolExecutor(2, thread_name_prefix="given") as executor:
+        result = Search(program, DATA, optimizer, feedback, session=session, rounds=1, ucb_rollouts=0,
+                        executor=executor).run()
+    assert result.best.values == {x.py_name: 4}
+    assert threads and all(name.startswith("given") for name in threads)
