@@ -17,6 +17,7 @@ le monde" (score: the share of those three words in it). Needs the local extra (
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import warnings
@@ -71,7 +72,7 @@ def greeting_task(node: Callable[..., Any]) -> tuple[Any, Callable[[Any], Any], 
     greeting = node("Hello world", trainable=True)
 
     def feedback(output: str, wanted: str) -> tuple[str, float]:
-        found = [w for w in WORDS if w in output.lower().replace(",", " ").split()]
+        found = [w for w in WORDS if w in re.findall(r"[a-zà-ÿ]+", output.lower())]
         score = len(found) / len(WORDS)
         if score == 1:
             return "Correct: the greeting is French.", score

@@ -258,3 +258,20 @@ def test_the_applied_best_is_told_to_listeners_and_undone_like_an_accepted_step(
     session.undo()
     assert x._data == 0
     assert [s.decision for s in session.steps()][-2:] == ["searched", "undone"]
+
+
+def test_rollouts_and_expansions_run_on_the_given_executor(setup) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, optimizer, session = setup
+    threads: set[str] = set()
+
+    def program(inp: int) -> Any:
+        threads.add(threading.current_thread().name)
+        return x + inp
+
+    with ThreadPoolExecutor(2, thread_name_prefix="given") as executor:
+        result = Search(program, DATA, optimizer, feedback, session=session, rounds=1, ucb_rollouts=0,
+                        executor=executor).run()
+    assert result.best.values == {x.py_name: 4}
+    assert threads and all(name.startswith("given") for name in threads)
