@@ -74,11 +74,16 @@ def cluster() -> Iterator[str]:
     env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     try:
-        for node in ([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
-                      f"--temp-dir={directories[0]}", *common],
-                     [RAY, "start", f"--address=127.0.0.1:{port}", f"--temp-dir={directories[1]}", *common]):
-            started = subprocess.run(node, env=env, capture_output=True, text=True)
-            assert started.returncode == 0, f"{' '.join(node)} failed:\n{started.stdout}\n{started.stderr}"
+        nodes = [(directories[0], ["--head", f"--port={port}", "--include-dashboard=false"]),
+                 (directories[1], [f"--address=127.0.0.1:{port}"])]
+        for directory, options in nodes:
+            command = [RAY, "start", *options, f"--temp-dir={directory}", *common]
+            for _ in range(2):  # Ray gives a node 30 s to register: a loaded machine may need a second try
+                started = subprocess.run(command, env=env, capture_output=True, text=True)
+                if started.returncode == 0:
+                    break
+                _stop([directory])
+            assert started.returncode == 0, f"{' '.join(command)} failed:\n{started.stdout}\n{started.stderr}"
         ray.init(address=f"127.0.0.1:{port}", log_to_driver=False)
         deadline = time.monotonic() + 60
         while sum(n["Alive"] for n in ray.nodes()) < 2 and time.monotonic() < deadline:
