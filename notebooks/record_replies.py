@@ -5,7 +5,7 @@ server) with that notebook's scripted answers, runs the notebook top to bottom i
 pointed at it with TRACE_WORKBENCH_RECORD set, so every request the notebook's cells make and its
 reply are recorded to replies/NN_name.jsonl in the LLM layer's replay format. Then it runs the
 notebook again with no model configured (the notebook's first cell turns on replay) and saves it
-with those offline outputs and its widgets' state (so the saved notebook shows the widgets without a kernel).
+with those offline outputs (each widget's static picture and last diff, for readers without a kernel).
 
     python notebooks/record_replies.py                 # every notebook
     python notebooks/record_replies.py 04 06           # the notebooks whose names start so
@@ -271,15 +271,19 @@ def environment(**values: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def execute(path: Path, store_widget_state: bool = False) -> Any:
-    """Run the notebook top to bottom in a fresh kernel started in its directory; returns the executed notebook
-    (with `store_widget_state`, holding its widgets' state, so a saved notebook shows them without a kernel)."""
+def execute(path: Path) -> Any:
+    """Run the notebook top to bottom in a fresh kernel started in its directory; returns the executed notebook.
+
+    The widgets' state is not saved (nbclient saves it by default): without it, nbconvert's HTML, nbviewer
+    and JupyterLab show each widget's static picture and last diff; with it, a page without the kernel tries
+    the live widget and stays blank."""
     import nbformat
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("widgets", None)  # a state saved before
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=store_widget_state).execute()
+                   store_widget_state=False).execute()
     return notebook
 
 
@@ -298,7 +302,7 @@ def record(stem: str) -> None:
         print(f"{stem}: recorded {len(server.completion_requests)} replies to {replies.relative_to(HERE)}")
         Path(history).unlink(missing_ok=True)
         with environment(TRACE_WORKBENCH_HISTORY=history):
-            notebook = execute(path, store_widget_state=True)
+            notebook = execute(path)
     outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
     if LOCAL_NOTE in outputs:
         raise RuntimeError(f"{stem}: a request missed the recording and the local model answered it offline")
