@@ -346,8 +346,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self._act(self.rerun_cell)
         if not self.error:
             reason = "the cell is no longer in the notebook" if why == "missing" else "this front end cannot run cells"
-            self.error = (f"Re-ran cell {self.label} in the kernel only ({reason}): the output above is new, but the "
-                          "cell's Out and its number did not update.")
+            self.error = (f"Re-ran cell {self.label} in the kernel only ({reason}): this widget shows the new output, "
+                          "but the cell's Out and its number did not update.")
 
     # -- display ---------------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]] | None:
