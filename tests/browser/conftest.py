@@ -69,6 +69,12 @@ class Lab:
     root: Path
     app: str = "jupyterlab"
 
+    def artifact(self, name: str) -> Path:
+        """Where to save a screenshot called `name` taken in this front end (tests/browser/artifacts/)."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        return path if self.app == "jupyterlab" else path.with_stem(f"{path.stem}-{self.app}")
+
     def open_url(self, path: str) -> str:
         if self.app == "notebook7":
             return f"{self.url}/notebooks/{path}?token={self.token}"

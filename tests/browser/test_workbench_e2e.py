@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from trace_workbench.testing import ChatServer
 
 from .conftest import (
@@ -23,8 +25,8 @@ from .conftest import (
 )
 
 
+@pytest.mark.front_ends("jupyterlab", "notebook7")
 def test_feedback_propose_accept_in_jupyterlab(page: Any, lab: Lab) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     open_notebook(page, lab, "workbench.ipynb")
     run_all(page)
     widget = page.locator(".tw-root")
@@ -42,9 +44,9 @@ def test_feedback_propose_accept_in_jupyterlab(page: Any, lab: Lab) -> None:
     assert "haiku" in " ".join(diff.locator(".tw-word-add").all_inner_texts())
     assert "haiku about the sea" in widget.locator(".tw-reasoning").first.inner_text()
     assert "tokens" in widget.locator(".tw-usage").inner_text()
-    widget.screenshot(path=str(ARTIFACTS / "workbench-light.png"))
+    widget.screenshot(path=str(lab.artifact("workbench-light.png")))
     set_theme(page, "JupyterLab Dark", light=False)
-    widget.screenshot(path=str(ARTIFACTS / "workbench-dark.png"))
+    widget.screenshot(path=str(lab.artifact("workbench-dark.png")))
     set_theme(page, "JupyterLab Light", light=True)
 
     widget.locator(".tw-accept-all").click()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from .conftest import (
-    ARTIFACTS,
     KERNEL_IDLE,
     PROPOSED,
     WRITEBACK_CELL,
@@ -48,6 +49,7 @@ def propose_and_accept(widget: Any, feedback: str) -> None:
     widget.locator(".tw-accept-all").click()
 
 
+@pytest.mark.front_ends("jupyterlab", "notebook7")
 def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
     open_notebook(page, lab, "writeback.ipynb")
     assert page.evaluate("() => window.jupyterapp.isPluginActivated('trace-workbench:cells')"), (
@@ -77,8 +79,7 @@ def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
     propose_and_accept(widget, "a haiku, please")
     widget.locator(".tw-writeback-edited .tw-writeback-overwrite").wait_for(timeout=30_000)
     assert cell_text(page, 1) == edited
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(".jp-Notebook .jp-Cell").nth(1).screenshot(path=str(ARTIFACTS / "workbench-edited-cell.png"))
+    page.locator(".jp-Notebook .jp-Cell").nth(1).screenshot(path=str(lab.artifact("workbench-edited-cell.png")))
     widget.locator(".tw-writeback-overwrite").click()
     wait_for_cell_text(page, 1, accepted + "\n# edited by hand")  # their edit kept, the value written in
 
@@ -99,6 +100,7 @@ def test_accepted_values_live_in_the_notebook(page: Any, lab: Lab) -> None:
     only_local_requests(page, lab)
 
 
+@pytest.mark.front_ends("jupyterlab", "notebook7")
 def test_run_all_and_restart_and_run_all_write_the_accepted_values(page: Any, lab: Lab) -> None:
     open_notebook(page, lab, "runall.ipynb")
     accepted = WRITEBACK_CELL.replace('"Write a poem"', f'"{PROPOSED}"')

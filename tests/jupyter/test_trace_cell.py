@@ -140,6 +140,19 @@ def test_rerun_keeps_the_accepted_value_unless_the_literal_was_edited(shell) -> 
     assert step.decision == "edited" and (step.changes[0].before, step.changes[0].after) == ("Accepted", "Bonjour")
 
 
+def test_a_rerun_cell_s_own_parameters_are_its_own_not_from_an_earlier_cell(shell) -> None:
+    cell = ("%%trace --name own --train prompt --train-code loud\n"
+            "prompt = 'Hi'\ndef loud(s):\n    return s.upper()\nloud(prompt)")
+    run(shell, cell)
+    assert run(shell, cell).result == "HI"  # the same parameter nodes, made by the first run
+    session = get_session()
+    external = {n["name"]: n["external"] for n in session.scopes["own"].to_dict()["nodes"]}
+    assert external["prompt:0"] is False and external["__code:0"] is False
+    run(shell, "%%trace --name later\nprompt + '!'")  # a cell that only uses it: from an earlier cell
+    later = {n["name"]: n["external"] for n in session.scopes["later"].to_dict()["nodes"]}
+    assert later["prompt:0"] is True
+
+
 def test_an_error_shows_the_persons_line_and_becomes_an_exception_node(shell, capsys) -> None:
     result = run(shell, "%%trace --train n\nn = 0\ntotal = 10\nratio = total / n\nratio")
     assert isinstance(result.error_in_exec, ZeroDivisionError)

@@ -465,3 +465,60 @@ def test_the_saved_widget_state_holds_a_loader_and_the_front_end_comes_in_a_mess
     assert message["file"].startswith("widget.") and message["file"] in widget._esm
     assert len(message["code"]) > 100_000 and "cytoscape" in message["code"]
     widget.close()
+
+
+
+WIDGETS = "__import__('trace_workbench.jupyter.widget', fromlist=['_CELL_WIDGETS'])._CELL_WIDGETS"
+SAME = '%%trace --train tone --name same\ntone = "calm"\ntone + " sea"'
+RERUN = "w = {widgets}['cell', '{cell}']\nw._on_msg(w, {{'type': 'rerun'}}, [])"  # the Re-run button
+
+
+def true(front: ScriptedFrontEnd, *checks: str) -> bool:
+    """Whether every Python expression in `checks` is true in the kernel."""
+    return front.python(f"print(all([{', '.join(checks)}]))").strip() == "True"
+
+
+def test_cells_with_the_same_label_each_keep_their_widget(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0])
+    front.execute("load", "%load_ext trace_workbench")
+    front.cells.update(a=SAME, b=SAME)
+    front.run_all(["a", "b"])  # Run All: the second cell's widget must not close the first's
+    front.python(f"a, b = {WIDGETS}['cell', 'a'], {WIDGETS}['cell', 'b']")
+    assert true(front, "a.comm is not None", "b.comm is not None", "a is not b")
+    assert front.python("print(a.output_value, '|', b.output_value)").strip() == "calm sea | calm sea"
+    front.execute("a")  # the first cell runs again: its own earlier widget goes, the other cell's stays
+    assert true(front, "a.comm is None", "b.comm is not None", f"{WIDGETS}['cell', 'a'] is not a")
+
+
+def test_rerun_asks_the_front_end_to_run_the_cell(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0])
+    front.execute("load", "%load_ext trace_workbench")
+    front.execute("traced", SAME)
+    first = front.numbers["traced"]
+    front.python(RERUN.format(widgets=WIDGETS, cell="traced"))
+    assert front.runs == ["traced"]
+    front.execute("traced")  # what the extension does: the notebook runs the cell
+    assert front.numbers["traced"] > first
+    assert true(front, "w.comm is None", "w.error == ''", f"{WIDGETS}['cell', 'traced'].comm is not None")
+
+
+def test_rerun_without_a_front_end_that_runs_cells_says_the_out_did_not_update(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0], extension=False)
+    front.execute("load", "%load_ext trace_workbench")
+    front.execute("traced", SAME)
+    front.python(f"scope = {WIDGETS}['cell', 'traced']._scope")
+    front.python(RERUN.format(widgets=WIDGETS, cell="traced"))
+    assert front.runs == [] and true(front, "w._scope is not scope")  # it ran again, in the kernel
+    error = front.python("print(w.error)")
+    assert "in the kernel only (this front end cannot run cells)" in error
+    assert "the cell's Out and its number did not update" in error
+
+
+def test_rerun_of_a_cell_gone_from_the_notebook_runs_it_in_the_kernel(kernel) -> None:
+    front = ScriptedFrontEnd(kernel[0])
+    front.execute("load", "%load_ext trace_workbench")
+    front.execute("traced", SAME)
+    del front.cells["traced"]
+    front.python(RERUN.format(widgets=WIDGETS, cell="traced"))  # the extension answers: missing
+    assert front.runs == []
+    assert "in the kernel only (the cell is no longer in the notebook)" in front.python("print(w.error)")

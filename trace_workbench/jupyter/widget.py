@@ -352,8 +352,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
         self._act(self.rerun_cell)
         if not self.error:
             reason = "the cell is no longer in the notebook" if why == "missing" else "this front end cannot run cells"
-            self.error = (f"Re-ran cell {self.label} in the kernel only ({reason}): the output above is new, but the "
-                          "cell's Out and its number did not update.")
+            self.error = (f"Re-ran cell {self.label} in the kernel only ({reason}): this widget shows the new output, "
+                          "but the cell's Out and its number did not update.")
 
     # -- display ---------------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]] | None:
@@ -406,9 +406,9 @@ def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], No
                 sync: CellSync | None = None, cell_id: str | None = None) -> WorkbenchWidget | None:
     """Show the workbench widget for cell `label` (it fills in while the cell runs); None outside a kernel.
 
-    The widget this cell showed before is closed (the front end cleared it); widgets of other cells with the
-    same label stay: closing one while its cell still shows it made it vanish (Run All of two such cells).
-    Every widget of a label follows its latest run, as the session does.
+    The widget this cell showed before is closed (the front end cleared it), its last proposal kept for the
+    static picture. Widgets of other cells with the same label stay, all following the label's latest run:
+    closing one while its cell still showed it made it vanish (Run All of two such cells).
     """
     if getattr(shell, "kernel", None) is None:
         return None
@@ -416,9 +416,10 @@ def cell_widget(shell: Any, session: Session, label: str, rerun: Callable[[], No
 
     key = ("cell", cell_id) if cell_id else ("label", label)
     old = _CELL_WIDGETS.pop(key, None)
+    widget = WorkbenchWidget(session, label, rerun=rerun, sync=sync, cell_id=cell_id)
     if old is not None:
         old.close()
-    widget = WorkbenchWidget(session, label, rerun=rerun, sync=sync, cell_id=cell_id)
+        widget._last_proposal = old._last_proposal  # the saved notebook keeps the cell's last diff
     _CELL_WIDGETS[key] = widget
     widget.display_handle = display(widget, display_id=True)
     return widget

@@ -47,6 +47,8 @@ class ScriptedFrontEnd:
         self.writes: list[dict[str, Any]] = []
         self.numbers: dict[str, int] = {}
         """Each cell's In[N] number, as the kernel announced it (execute_input)."""
+        self.runs: list[str] = []
+        """The cells the kernel asked to run ("Re-run the cell" in the widget), for the test to run."""
 
     def execute(self, cell_id: str, text: str | None = None, timeout: float = 60) -> str:
         """Run cell `cell_id` (with `text`, or its text now); returns what it printed (errors included)."""
@@ -80,7 +82,7 @@ class ScriptedFrontEnd:
             elif kind == "comm_open" and content.get("target_name") == TARGET:
                 self.comm_id = content["comm_id"]
                 if self.extension:
-                    self.answer({"type": "hello", "version": 1})
+                    self.answer({"type": "hello", "version": 2})
                 else:  # JupyterLab closes a comm whose target no extension registered
                     self.client.shell_channel.send(self.client.session.msg("comm_close", {"comm_id": self.comm_id}))
             elif kind == "comm_msg" and content["comm_id"] == self.comm_id and self.extension:
@@ -102,9 +104,16 @@ class ScriptedFrontEnd:
         self.client.shell_channel.send(self.client.session.msg("comm_msg", {"comm_id": self.comm_id, "data": data}))
 
     def on_message(self, data: dict[str, Any]) -> None:
-        """What the extension does with a kernel's message: track a cell, or write (or refuse to)."""
+        """What the extension does with a kernel's message: track a cell, take a cell to run (or say it is gone),
+        or write (or refuse to)."""
         if data["type"] == "track":
             self.tracked.append(data["cell"])
+            return
+        if data["type"] == "run":
+            known = data["cell"] in self.cells
+            if known:
+                self.runs.append(data["cell"])
+            self.answer({"type": "ran", "cell": data["cell"], "status": "running" if known else "missing"})
             return
         self.writes.append(data)
         cell = data["cell"]
