@@ -111,6 +111,7 @@ def executor_for(kind: str, workers: int) -> Any:
         return ProcessExecutor(workers)
     import ray
 
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local Ray on 127.0.0.1; no token file in ~/.ray
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     return RayExecutor(num_cpus=1)
 
@@ -171,6 +172,8 @@ def main(argv: list[str] | None = None, description: str | None = None) -> int:
                     if result.scores != serial_scores or sum(serial_scores) != len(inputs):
                         print(f"the {kind} and serial scores differ", file=sys.stderr)
                         return 1
+                print(f"  {kind}: best {min(times[kind]):.2f} s, {min(serial_times) / min(times[kind]):.2f}x; load "
+                      f"{os.getloadavg()[0]:.1f}", file=sys.stderr)  # in case a later executor fails
             finally:
                 close(executor)
     finally:
@@ -181,9 +184,9 @@ def main(argv: list[str] | None = None, description: str | None = None) -> int:
     serial = min(serial_times)
     bound = args.examples * args.delay
     speedups = {kind: serial / min(times[kind]) for kind in kinds}
-    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    load = [round(x, 2) for x in os.getloadavg()]
     print(f"evaluate over {args.examples} examples, {args.delay * 1000:.0f} ms a reply, {args.threads} workers, "
-          f"best of {args.repeats}; load average after: {' '.join(load)}")
+          f"best of {args.repeats}; load average after: {load}")
     print(f"{'serial loop':32}{serial:>10.2f} s   ({serial / args.examples * 1000:.1f} ms/example)")
     for kind in kinds:
         best = min(times[kind])

@@ -71,7 +71,11 @@ def cluster() -> Iterator[str]:
     """A head and a second node, one CPU each, on 127.0.0.1; yields the head's address."""
     port = _free_port()
     directories = [tempfile.mkdtemp(prefix="rayhead", dir="/tmp"), tempfile.mkdtemp(prefix="raynode", dir="/tmp")]
-    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    # no token auth: a ~/.ray/auth_token left by another Ray would otherwise switch it on for the head only
+    settings = {"RAY_DISABLE_USAGE_STATS": "1", "RAY_AUTH_MODE": "disabled"}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)  # for this process's ray.init too
+    env = dict(os.environ)
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     try:
         nodes = [(directories[0], ["--head", f"--port={port}", "--include-dashboard=false"]),
@@ -92,6 +96,11 @@ def cluster() -> Iterator[str]:
     finally:
         ray.shutdown()
         _stop(directories)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def on_node(marks: Path, agent: LangAgent):
