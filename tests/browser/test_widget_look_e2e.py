@@ -58,8 +58,9 @@ REASONING = ".tw-proposal .tw-reasoning"
 
 
 @pytest.fixture(scope="module")
-def look(browser: Any, lab: Lab, chat_server: ChatServer) -> Any:
-    """One page with the widget showing a scored step in its history and a pending proposal."""
+def look(browser: Any, jupyterlab_server: Lab, chat_server: ChatServer) -> Any:
+    """One page (in JupyterLab) with the widget showing a scored step in its history and a pending proposal."""
+    lab = jupyterlab_server
     (lab.root / "look.ipynb").write_text(json.dumps(notebook("%load_ext trace_workbench\n"
                                                              "%trace_config history=look-history.sqlite", CELL)))
     context = browser.new_context(viewport={"width": 1400, "height": 1800})

@@ -123,6 +123,19 @@ def test_run_all_writes_the_accepted_values_as_one_by_one_does(kernel) -> None:
     assert front.python(f"print(next(iter({sync}.values())).sync.status('tuned').state)").strip() == "written"
 
 
+def test_run_all_tells_once_that_values_wait_for_the_front_end(kernel) -> None:
+    """Every accept of a Run All is sent before the extension's hello is read: the note says so once."""
+    cells = {**RUN_ALL, "fb2": "%trace_feedback shorter", "propose2": "%trace_propose", "accept2": "%trace_accept"}
+    front = ScriptedFrontEnd(kernel[0])
+    front.cells.update(cells)
+    kernel[1].add_replies(reply({"prompt0": "Write a haiku"}), reply({"prompt0": "A haiku"}))
+    printed = front.run_all(list(cells))
+    assert "were sent to the front end" in printed["accept"]
+    assert "A haiku" in printed["accept2"] and "sent to the front end" not in printed["accept2"]
+    front.python("pass")
+    assert front.cells["traced"] == CELL.replace('"Write a poem"', '"A haiku"')
+
+
 def test_run_all_without_the_extension_ends_in_a_clear_status(kernel) -> None:
     front = ScriptedFrontEnd(kernel[0], extension=False)
     front.cells.update(RUN_ALL)

@@ -79,6 +79,8 @@ class CellSync:
         """Whether a front end that can edit cells answered (the JupyterLab extension is running)."""
         self.version = 0
         """The extension's protocol version (from 2 it also runs cells)."""
+        self._told_queued = False
+        """Whether the note on values sent before the front end answered was printed (once is enough)."""
         self.cells: dict[str, _Cell] = {}
         self.statuses: dict[str, WriteStatus] = {}
         self._cells_of: dict[str, dict[str, None]] = {}
@@ -236,9 +238,10 @@ class CellSync:
         if note:
             print(f"Cell {label}:{note}")
         self._write(cell, new, "replace", expected=cell.text)
-        if not self.ready:  # Run All: the front end's hello waits in the kernel's queue behind the cells
-            print(f"Cell {label}'s new values were sent to the front end to be written into its text; where the "
-                  f"front end cannot edit cells, {hint}")
+        if not self.ready and not self._told_queued:  # Run All: the front end's hello waits behind the cells
+            self._told_queued = True
+            print(f"Cell {label}'s new values were sent to the front end to be written into its text (and so are "
+                  f"later ones, silently); where the front end cannot edit cells, {hint}")
 
     def _write(self, cell: _Cell, new: str, mode: str, expected: str) -> None:
         number = next(self._ids)

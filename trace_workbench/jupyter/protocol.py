@@ -18,6 +18,7 @@ is the person's choice for a cell they edited (see cell_sync).
 from __future__ import annotations
 
 import ast
+import base64
 import html
 import threading
 import time
@@ -319,13 +320,14 @@ def unusable_reply(proposal: Proposal, name_of: Callable[[str], str] | None = No
 
 def fallback_html(label: str, nodes: list[Node], output: Node | None, proposal: Proposal | None = None,
                   name_of: Callable[[str], str] | None = None) -> str:
-    """The static picture a saved notebook shows without a kernel: the graph (SVG) and the last proposal's diff
-    (every candidate's, when it had several)."""
+    """The static picture a saved notebook shows without a kernel: the graph (an SVG image: JupyterLab's sanitizer
+    strips inline <svg> from untrusted HTML, not an <img>) and the last proposal's diff (every candidate's)."""
     parts = [f'<div class="trace-workbench-fallback"><p><b>Trace · cell {html.escape(label)}</b> '
              f'({len(nodes)} nodes; run the notebook for the interactive workbench)</p>']
     if nodes and len(nodes) <= FALLBACK_NODES:
-        parts.append(f'<div style="overflow:auto;max-height:480px">'
-                     f'{GraphPicture.of_nodes(nodes, output=output).svg}</div>')
+        picture = base64.b64encode(GraphPicture.of_nodes(nodes, output=output).svg.encode()).decode()
+        parts.append(f'<div style="overflow:auto;max-height:480px"><img alt="the graph of cell {html.escape(label)}" '
+                     f'src="data:image/svg+xml;base64,{picture}"></div>')
     elif nodes:
         kinds: dict[str, int] = {}
         for n in nodes:
