@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trace_workbench.trace.text import shorten
 from trace_workbench.trace.values import clean_text, to_jsonable, unified_diff
 
 __all__ = ["DEFAULT_HISTORY_PATH", "ENV_HISTORY", "SCHEMA_VERSION", "History", "HistoryError", "Step", "ValueChange",
@@ -155,7 +156,7 @@ class Step:
             parts.append(f"(step #{self.ref})")
         if self.feedback:
             text = " ".join(self.feedback.split())
-            parts.append(f"feedback: {text[:60]}{'…' if len(text) > 60 else ''}")
+            parts.append(f"feedback: {shorten(text, 60)}")
         if self.tokens:
             parts.append(f"{self.tokens} tokens")
         if self.note:
@@ -474,7 +475,7 @@ def _bounded(text: str | None, name: str, cut: dict[str, int]) -> str | None:
     if text is None or len(text) <= MAX_TEXT_CHARS:
         return text
     cut[name] = len(text)
-    return f"{text[:MAX_TEXT_CHARS]}…[cut: {len(text) - MAX_TEXT_CHARS:,} more characters of {len(text):,}]"
+    return shorten(text, MAX_TEXT_CHARS, mark="…[cut: {cut:,} more characters of {total:,}]")
 
 
 def _step(row: sqlite3.Row, changes: list[ValueChange]) -> Step:
