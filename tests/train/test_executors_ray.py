@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,6 +97,8 @@ def cluster() -> Iterator[str]:
     finally:
         ray.shutdown()
         _stop(directories)
+        for directory in directories:
+            shutil.rmtree(directory, ignore_errors=True)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
