@@ -1,14 +1,14 @@
 """train: minibatch optimization of a Trace program over a dataset.
 
 Each step runs the forward passes of one minibatch concurrently (threads by default, or any
-concurrent.futures Executor), asks ``feedback_fn`` about every output in dataset order, gives each
-output its feedback (the optimizer reads them combined) and makes one optimizer step. Between steps
-the program is validated; the best parameters are kept (``result.restore_best()``); the run stops
-early at a target score or when a token budget is spent. With a Session, every step is a
-"trained" step of its history (its listeners are told, and ``session.undo()`` takes it back), and
-the run's state (the full parameter values) is kept in the history file's ``training_runs`` table,
-so ``resume=True`` continues an interrupted run after its last completed step; an interrupt is
-recorded as "cancelled".
+concurrent.futures Executor, "process", "ray" or a Ray executor), asks ``feedback_fn`` about every
+output in dataset order, gives each output its feedback (the optimizer reads them combined) and makes
+one optimizer step. Between steps the program is validated; the best parameters are kept
+(``result.restore_best()``); the run stops early at a target score or when a token budget is spent.
+With a Session, every step is a "trained" step of its history (its listeners are told, and
+``session.undo()`` takes it back), and the run's state (the full parameter values) is kept in the
+history file's ``training_runs`` table, so ``resume=True`` continues an interrupted run after its last
+completed step; an interrupt is recorded as "cancelled".
 
 Results do not depend on the number of threads: outputs, feedback and backward passes are taken in
 dataset order, and nothing is applied while forward passes run.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from trace_workbench.trace.values import value_kind
 from trace_workbench.train.data import Example, as_examples
 from trace_workbench.train.evaluate import evaluate, forward, value
 from trace_workbench.train.runner import run_concurrently
+from trace_workbench.utils.concurrency import ExecutorSpec
 from trace_workbench.workbench.events import Event
 from trace_workbench.workbench.history import ValueChange
 from trace_workbench.workbench.session import Session, as_feedback
@@ -128,7 +128,7 @@ def _resume(runs: TrainingRuns, run: str, optimizer: Optimizer) -> TrainingState
 
 def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
           feedback_fn: Callable[[Any, Any], Any], *, batch_size: int = 4, epochs: int = 1,
-          num_threads: int | None = None, executor: Executor | None = None, validation: Any = None,
+          num_threads: int | None = None, executor: ExecutorSpec = None, validation: Any = None,
           metric: Callable[[Any, Any], float] | None = None, target: float | None = None,
           token_budget: int | None = None, session: Session | None = None, resume: bool = False,
           run: str = "train", min_score: float = 0.0, meters: Iterable[UsageMeter] | None = None,
@@ -203,7 +203,7 @@ class _Run:
     batches: list[list[Example]]
     epochs: int
     num_threads: int | None
-    executor: Executor | None
+    executor: ExecutorSpec
     validation: Any
     metric: Callable[[Any, Any], float] | None
     target: float | None
@@ -325,7 +325,7 @@ class _Step:
 
 
 def _one_step(program: Callable[[Any], Any], batch: list[Example], optimizer: Optimizer,
-              feedback_fn: Callable[[Any, Any], Any], num_threads: int | None, executor: Executor | None,
+              feedback_fn: Callable[[Any, Any], Any], num_threads: int | None, executor: ExecutorSpec,
               min_score: float) -> _Step:
     """Run the batch's forward passes concurrently and ask for feedback on each, in dataset order."""
     before = {name: p._data for name, p in optimizer.parameters_by_name.items()}

@@ -22,7 +22,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +43,7 @@ from trace_workbench.train.search.candidates import (
 from trace_workbench.train.search.objectives import Objective, as_objective, pareto_layers
 from trace_workbench.train.search.store import SearchStore
 from trace_workbench.train.trainer import _default_meters, _Tokens
+from trace_workbench.utils.concurrency import ExecutorSpec
 from trace_workbench.workbench.events import Event
 from trace_workbench.workbench.history import ValueChange
 from trace_workbench.workbench.session import Session, as_feedback
@@ -96,7 +96,7 @@ class Search:
                  beam_width: int = 2, branching: int = 2, rounds: int = 3, batch_size: int = 2,
                  min_rollouts: int = 1, ucb_rollouts: int = 2, exploration: float = 1.0,
                  token_budget: int | None = None, time_budget: float | None = None,
-                 num_threads: int | None = None, executor: Executor | None = None,
+                 num_threads: int | None = None, executor: ExecutorSpec = None,
                  session: Session | None = None, name: str = "search", min_score: float = 0.0,
                  meters: Iterable[UsageMeter] | None = None, apply_best: bool = True) -> None:
         if strategy not in STRATEGIES:
