@@ -3,7 +3,9 @@ fresh IPython shells with the extension loaded, and a real kernel (jupyter_clien
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,3 +59,10 @@ def kernel(tmp_path: Path) -> Iterator[tuple[Any, ChatServer]]:
             env.pop(name, None)
         with running_kernel(env, tmp_path) as client:
             yield client, chat_server
+
+
+def fallback_svg(fallback: str) -> str:
+    """The graph picture of a widget's static fallback HTML: an SVG inside an <img> data URL (JupyterLab's
+    sanitizer keeps those, not inline <svg>); "" when there is none."""
+    found = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', fallback)
+    return base64.b64decode(found.group(1)).decode() if found else ""

@@ -83,14 +83,16 @@ def test_magics_without_a_pending_step_give_usage_errors(shell, capsys) -> None:
         assert "UsageError" in output_of(capsys), line
 
 
-def test_feedback_on_an_error_cell_reaches_the_code(shell, server: ChatServer) -> None:
+def test_feedback_on_an_error_cell_reaches_the_code(shell, server: ChatServer, capsys) -> None:
     server.add_replies(reply({"__code0": "def safe_ratio(a, b):\n    return a / b if b else 0.0"}))
     cell = "%%trace --train-code safe_ratio\ndef safe_ratio(a, b):\n    return a / b\nsafe_ratio(1, 0)"
     assert isinstance(run(shell, cell).error_in_exec, ZeroDivisionError)
     assert run(shell, "%trace_feedback the function must not fail when b is 0").success
     assert run(shell, "%trace_propose").success
     assert "ZeroDivisionError" in server.completion_requests[0].last_user_message
+    capsys.readouterr()
     assert run(shell, "%trace_accept safe_ratio").success
+    assert "Accepted: safe_ratio = def safe_ratio(a, b): … (2 lines)" in output_of(capsys)  # not a repr with \\n
     assert shell.user_ns["safe_ratio"](1, 0) == 0.0  # the accepted code redefines the function
     assert run(shell, cell).result == 0.0
 

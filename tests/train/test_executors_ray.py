@@ -67,6 +67,21 @@ def _stop(directories: list[str]) -> None:
         time.sleep(2)
 
 
+def _warm_up() -> None:
+    """One task pinned to each node, waited for: both nodes have a worker before the tests, so Ray's
+    best-effort spreading is not undone by a node still starting its first worker on a loaded machine."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    @ray.remote(num_cpus=1)
+    def node_id() -> str:
+        return ray.get_runtime_context().get_node_id()
+
+    alive = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
+    pinned = [node_id.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n, soft=False)).remote()
+              for n in alive]
+    assert sorted(ray.get(pinned, timeout=180)) == sorted(alive)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """A head and a second node, one CPU each, on 127.0.0.1; yields the head's address."""
@@ -93,6 +108,7 @@ def cluster() -> Iterator[str]:
         deadline = time.monotonic() + 60
         while sum(n["Alive"] for n in ray.nodes()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
+        _warm_up()
         yield f"127.0.0.1:{port}"
     finally:
         ray.shutdown()

@@ -116,8 +116,16 @@ def _user_frames(tb: TracebackType | None) -> TracebackType | None:
 
 
 def _values_text(values: dict[str, Any]) -> str:
-    """`name = value, ...` with each value's repr cut to 80 characters."""
-    return ", ".join(f"{name} = {shorten(repr(value), 79)}" for name, value in values.items())
+    """`name = value, ...` with each value's repr cut to 80 characters; text of several lines (a function's
+    code) as its first line and its number of lines, which reads better than a repr full of \\n."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str) and "\n" in value.strip():
+            lines = value.strip().splitlines()
+            return f"{shorten(lines[0], 60)} … ({len(lines)} lines)"
+        return shorten(repr(value), 79)
+
+    return ", ".join(f"{name} = {shown(value)}" for name, value in values.items())
 
 
 class SettingError(TraitError):
