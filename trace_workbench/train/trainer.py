@@ -29,6 +29,7 @@ from trace_workbench.trace.values import value_kind
 from trace_workbench.train.data import Example, as_examples
 from trace_workbench.train.evaluate import evaluate, forward, value
 from trace_workbench.train.runner import run_concurrently
+from trace_workbench.train.tokens import SpentTokens, default_meters
 from trace_workbench.utils.concurrency import ExecutorSpec
 from trace_workbench.workbench.events import Event
 from trace_workbench.workbench.history import ValueChange
@@ -79,38 +80,6 @@ def _mean(scores: Iterable[float | None]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-class _Tokens:
-    """Tokens recorded by some meters since the run started (a meter under another listed one counts once)."""
-
-    def __init__(self, meters: Iterable[UsageMeter], before: int = 0) -> None:
-        unique = {id(m): m for m in meters if m is not None}
-        self.meters = [m for m in unique.values() if not self._under(m, unique)]
-        self.offsets = {id(m): m.summary().total_tokens for m in self.meters}
-        self.before = before
-
-    @staticmethod
-    def _under(meter: UsageMeter, others: dict[int, UsageMeter]) -> bool:
-        parent = meter.parent
-        while parent is not None:
-            if id(parent) in others:
-                return True
-            parent = parent.parent
-        return False
-
-    def used(self) -> int:
-        return self.before + sum(m.summary().total_tokens - self.offsets[id(m)] for m in self.meters)
-
-
-def _default_meters(optimizer: Optimizer) -> list[UsageMeter]:
-    from trace_workbench.llm.program import program_llm
-
-    meters = [program_llm().meter]
-    meter = getattr(getattr(optimizer, "llm", None), "meter", None)
-    if isinstance(meter, UsageMeter):
-        meters.append(meter)
-    return meters
-
-
 def _resume(runs: TrainingRuns, run: str, optimizer: Optimizer) -> TrainingState | None:
     """Run `run`'s saved state, with the optimizer's parameters set to its values (None: nothing to resume)."""
     state = runs.last(run)
@@ -157,7 +126,7 @@ def train(program: Callable[[Any], Any], dataset: Any, optimizer: Optimizer,
                     target=target, token_budget=token_budget, min_score=min_score, session=session, runs=runs,
                     name=run)
     start = training.resume_from(state) if state is not None else 0
-    tokens = _Tokens(meters if meters is not None else _default_meters(optimizer), state.tokens if state else 0)
+    tokens = SpentTokens(meters if meters is not None else default_meters(optimizer), state.tokens if state else 0)
     if validation is not None and start == 0:
         training.best_score = training.validate()
         if training.reached(training.best_score):
@@ -241,7 +210,7 @@ class _Run:
     def reached(self, score: float | None) -> bool:
         return self.target is not None and score is not None and score >= self.target
 
-    def step(self, index: int, tokens: _Tokens) -> TrainStep | None:
+    def step(self, index: int, tokens: SpentTokens) -> TrainStep | None:
         """Make step `index` (run, feedback, apply, validate, record); None if the batch already met the target."""
         epoch, number = divmod(index, len(self.batches))
         step = _one_step(self.program, self.batches[number], self.optimizer, self.feedback_fn, self.num_threads,

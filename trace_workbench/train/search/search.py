@@ -42,7 +42,7 @@ from trace_workbench.train.search.candidates import (
 )
 from trace_workbench.train.search.objectives import Objective, as_objective, pareto_layers
 from trace_workbench.train.search.store import SearchStore
-from trace_workbench.train.trainer import _default_meters, _Tokens
+from trace_workbench.train.tokens import SpentTokens, default_meters
 from trace_workbench.utils.concurrency import ExecutorSpec
 from trace_workbench.workbench.events import Event
 from trace_workbench.workbench.history import ValueChange
@@ -116,7 +116,7 @@ class Search:
         self.token_budget, self.time_budget = token_budget, time_budget
         self.num_threads, self.executor = num_threads, executor
         self.session, self.name, self.min_score, self.apply_best = session, name, min_score, apply_best
-        self._meters = list(meters) if meters is not None else _default_meters(optimizer)
+        self._meters = list(meters) if meters is not None else default_meters(optimizer)
         self.store = SearchStore(session.history.path, session.notebook) if session is not None else None
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -285,7 +285,7 @@ class Search:
                 self._fresh(start_values)
             self.status = "running"
         self._emit("status")
-        tokens = _Tokens(self._meters, self.tokens)
+        tokens = SpentTokens(self._meters, self.tokens)
         started = time.monotonic()
         elapsed_before = float(self.state.get("elapsed", 0.0))
         try:
@@ -341,7 +341,7 @@ class Search:
         self._record(SEARCH, note=f"{self.name}: {note}", proposal={"search": self.name, "round": self.state["round"]})
         self._save(changed)
 
-    def _budget_spent(self, tokens: _Tokens, elapsed: Callable[[], float]) -> str | None:
+    def _budget_spent(self, tokens: SpentTokens, elapsed: Callable[[], float]) -> str | None:
         if self._stop.is_set():
             return "stopped"
         if self.token_budget is not None and tokens.used() >= self.token_budget:
@@ -350,7 +350,7 @@ class Search:
             return "time budget"
         return None
 
-    def _loop(self, tokens: _Tokens, elapsed: Callable[[], float]) -> str:
+    def _loop(self, tokens: SpentTokens, elapsed: Callable[[], float]) -> str:
         """Do one unit of work at a time, saving after each, until something says stop."""
         while True:
             with self._lock:
@@ -378,12 +378,12 @@ class Search:
             if not self._next_round():
                 return "exhausted"
 
-    def _roll_out(self, c: Candidate, count: int, tokens: _Tokens) -> None:
+    def _roll_out(self, c: Candidate, count: int, tokens: SpentTokens) -> None:
         """Run candidate `c` on its next `count` examples (the same order for every candidate) and score them."""
         indices = [(c.n + k) % len(self.examples) for k in range(count)]
         by_name = self.optimizer.parameters_by_name
         assign_all((by_name[n], v) for n, v in c.values.items())
-        probe = _Tokens(self._meters)
+        probe = SpentTokens(self._meters)
         results = run_concurrently(lambda i: forward(self.program, self.examples[i]), indices,
                                    num_threads=self.num_threads, executor=self.executor)
         spent = probe.used() / len(indices)
@@ -408,7 +408,7 @@ class Search:
             return {k: float(v) for k, v in found.items()}
         return {"score": float(found)}
 
-    def _ucb_rollout(self, tokens: _Tokens) -> None:
+    def _ucb_rollout(self, tokens: SpentTokens) -> None:
         with self._lock:
             alive = [c for c in self.candidates.values() if c.status not in (PRUNED, DROPPED)]
             bounds = ucb_bounds(alive, self.objective, self.exploration)
@@ -453,7 +453,7 @@ class Search:
         self._emit("choice")
         return True
 
-    def _expand(self, parent_id: int, tokens: _Tokens) -> None:
+    def _expand(self, parent_id: int, tokens: SpentTokens) -> None:
         """Ask the optimizer for one child of the parent: forward passes on a minibatch, feedback, a proposal."""
         with self._lock:
             parent = self.candidates[parent_id]
