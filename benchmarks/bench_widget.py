@@ -9,8 +9,8 @@ download):
 
 The graph is a real trace made by the engine (a loop of operations over two trainable parameters),
 turned into the widget's messages by the same GraphFeed the kernel uses. The shipped bundle
-(trace_workbench/jupyter/static/widget.js) is loaded into a page served from 127.0.0.1 and rendered
-with a stand-in model (the anywidget interface: get/on/off/send), so the figures are the front end's
+(widget.<hash>.js in trace_workbench/labextension/static) is loaded into a page served from 127.0.0.1
+and rendered with a stand-in model (the anywidget interface: get/on/off/send), so the figures are the front end's
 own, from the message's arrival: "drawn" until cytoscape's render event for it, "+frame" until the
 browser's next frame after that, and the synchronous part (store, placement, cytoscape add) apart.
 A table goes to stdout and the raw figures to benchmarks/results/widget-*.json (gitignored).
@@ -38,6 +38,8 @@ from trace_workbench.jupyter.protocol import GraphFeed  # noqa: E402
 from trace_workbench.trace import GRAPH, node  # noqa: E402
 
 STATIC = ROOT / "trace_workbench" / "jupyter" / "static"
+FRONT_END = ROOT / "trace_workbench" / "labextension" / "static"
+"""The built widget (content-hashed name, js/build.mjs); its stylesheet stays in jupyter/static."""
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -121,7 +123,7 @@ def measure(repeats: int) -> dict[str, Any]:
 
     snapshot, deltas = make_messages()
     folder = Path(tempfile.mkdtemp(prefix="bench-widget-"))
-    shutil.copy(STATIC / "widget.js", folder)
+    shutil.copy(next(FRONT_END.glob("widget.*.js")), folder / "widget.js")
     shutil.copy(STATIC / "widget.css", folder)
     (folder / "index.html").write_text(PAGE)
     server, url = serve(folder)
