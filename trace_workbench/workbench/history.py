@@ -76,6 +76,20 @@ CREATE TABLE IF NOT EXISTS training_runs (
     best_parameters TEXT NOT NULL,
     PRIMARY KEY (notebook, run)
 );
+CREATE TABLE IF NOT EXISTS search_runs (
+    notebook TEXT NOT NULL,
+    name TEXT NOT NULL,
+    updated REAL NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (notebook, name)
+);
+CREATE TABLE IF NOT EXISTS search_candidates (
+    notebook TEXT NOT NULL,
+    run TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (notebook, run, id)
+);
 """
 _COLUMNS = {
     "steps": {"cell": "TEXT", "feedback": "TEXT", "score": "REAL", "optimizer": "TEXT", "proposal": "TEXT",

@@ -117,7 +117,7 @@ class Search:
         self.num_threads, self.executor = num_threads, executor
         self.session, self.name, self.min_score, self.apply_best = session, name, min_score, apply_best
         self._meters = list(meters) if meters is not None else default_meters(optimizer)
-        self.store = SearchStore(session.history.path, session.notebook) if session is not None else None
+        self.store = SearchStore(session.history) if session is not None else None
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._listeners: list[Callable[[str, Search], None]] = []
