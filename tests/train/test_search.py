@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -275,3 +276,22 @@ def test_rollouts_and_expansions_run_on_the_given_executor(setup) -> None:
                         executor=executor).run()
     assert result.best.values == {x.py_name: 4}
     assert threads and all(name.startswith("given") for name in threads)
+
+
+def test_rollouts_on_a_process_pool_find_what_threads_find(setup, script: TreeScript) -> None:
+    """The calls sent to the workers carry the program and examples, not the Search (its locks do not pickle)."""
+    import cloudpickle
+
+    from trace_workbench.utils.executors import ProcessExecutor
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    x, optimizer, session = setup
+    threads = make(setup, strategy="beam", beam_width=2, branching=2, rounds=2, ucb_rollouts=0).run()
+    x._set(0)
+    script.asked.clear()  # the optimizer proposes the same tree again
+    with ProcessExecutor(2) as pool:
+        processes = Search(lambda inp: x + inp, DATA, optimizer, feedback, session=session, strategy="beam",
+                           beam_width=2, branching=2, rounds=2, ucb_rollouts=0, executor=pool,
+                           name="on processes").run()
+    assert processes.best.values == threads.best.values == {x.py_name: 9}
+    assert [(c.values, c.means()) for c in processes.candidates] == [(c.values, c.means()) for c in threads.candidates]

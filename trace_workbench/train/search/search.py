@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from trace_workbench.llm.usage import UsageMeter
@@ -384,7 +385,7 @@ class Search:
         by_name = self.optimizer.parameters_by_name
         assign_all((by_name[n], v) for n, v in c.values.items())
         probe = SpentTokens(self._meters)
-        results = run_concurrently(lambda i: forward(self.program, self.examples[i]), indices,
+        results = run_concurrently(partial(forward, self.program), [self.examples[i] for i in indices],
                                    num_threads=self.num_threads, executor=self.executor)
         spent = probe.used() / len(indices)
         rollouts = []
@@ -464,7 +465,7 @@ class Search:
                                                                                    len(self.examples)))]
         by_name = self.optimizer.parameters_by_name
         assign_all((by_name[n], v) for n, v in parent.values.items())
-        results = run_concurrently(lambda ex: forward(self.program, ex), batch, num_threads=self.num_threads,
+        results = run_concurrently(partial(forward, self.program), batch, num_threads=self.num_threads,
                                    executor=self.executor)
         self.optimizer.zero_feedback()
         for (output, error), example in zip(results, batch, strict=True):
