@@ -56,6 +56,7 @@ def test_feedback_propose_accept_rerun_undo(shell, server: ChatServer, capsys) -
     assert run(shell, "%trace_history --diff").success
     shown = output_of(capsys)
     assert "accepted" in shown and "undone" in shown and "+Write a haiku" in shown
+    assert "    Reasoning:\n      A haiku has three lines." in shown and "    --- n (int)" in shown  # each step's body
 
 
 def test_accept_only_named_parameters_and_reject(shell, server: ChatServer, capsys) -> None:

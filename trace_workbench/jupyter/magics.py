@@ -38,7 +38,7 @@ from trace_workbench.jupyter.rewrite import RewriteError
 from trace_workbench.jupyter.writeback import WritebackError
 from trace_workbench.llm.local import LOCAL_NOTE
 from trace_workbench.optimizers import ApplyError, OptimizerError
-from trace_workbench.optimizers.rendering import as_text, proposal_view, renamed
+from trace_workbench.optimizers.rendering import as_text, proposal_view, renamed, step_view
 from trace_workbench.trace.text import shorten
 from trace_workbench.workbench.history import History, HistoryError, Step
 from trace_workbench.workbench.session import OPTIMIZERS, Cancelled, OptimizeStep, Session, SessionError
@@ -457,12 +457,13 @@ class TraceMagics(Magics, Configurable):
         steps = self.session.steps(all_notebooks=args.all)
         print(_history_heading(self.session.history, len(steps), self.session.notebook, args.all))
         for step in steps:
-            print(step.summary())
-            if args.diff:
-                if step.reasoning:
-                    print(textwrap.indent(f"Reasoning: {step.reasoning.strip()}", "    "))
-                for change in step.changes:
-                    print(textwrap.indent(change.diff.rstrip("\n"), "    "))
+            if not args.diff:
+                print(step.summary())
+                continue
+            summary, _, body = as_text(step_view(step)).partition("\n")  # as a step renders everywhere
+            print(summary)
+            if body.strip():
+                print(textwrap.indent(body.strip("\n"), "    "))
 
     @magic_arguments()
     @argument("step", type=int, help="The history step whose values to bring back (see %%trace_history).")
